@@ -1,0 +1,25 @@
+# The README's two commands: `make demo` and `make test`. Each creates .venv/ and installs what it needs.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+WORKDIR ?= runs/demo
+
+.PHONY: demo test test-slow clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) experiments/nash_equilibrium.py --config=configs/nash.py --workdir=$(WORKDIR)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow -q
+
+clean:
+	rm -rf $(VENV) runs
