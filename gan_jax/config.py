@@ -1,0 +1,39 @@
+"""The fields every training config shares, with their defaults (configs/*.py start from `base_config()`)."""
+import ml_collections
+
+
+def optimizer_config(name: str = "adam", learning_rate: float = 2e-4, **options) -> ml_collections.ConfigDict:
+  """One player's optax optimizer: `name` (adam | rmsprop | sgd), `learning_rate`, and that optimizer's options."""
+  return ml_collections.ConfigDict(dict(name=name, learning_rate=learning_rate, **options))
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Returns a complete training config; experiment configs override what they change."""
+  c = ml_collections.ConfigDict()
+  c.target = "mixture_1d"            # gan_jax.targets.TARGETS
+  c.objective = "non_saturating"     # gan_jax.objectives.OBJECTIVES
+  # real_target (one-sided label smoothing β; 1.0 = off), weight_clip, gradient_penalty_weight, fgan_generator.
+  c.objective_kwargs = ml_collections.ConfigDict()
+  c.generator = "flow1d"             # gan_jax.models.GENERATORS
+  c.generator_kwargs = ml_collections.ConfigDict()
+  c.discriminator = "mlp"            # gan_jax.models.DISCRIMINATORS
+  c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=64, depth=2))
+  c.optimizer_g = optimizer_config("adam", 1e-3, b1=0.5, b2=0.999)
+  c.optimizer_d = optimizer_config("adam", 1e-3, b1=0.5, b2=0.999)
+  c.update = "alternating"           # or "simultaneous" (both players step from the same point)
+  c.n_critic = 1                     # discriminator steps per generator step
+  c.r1_weight = 0.0                  # γ of the R1 penalty (γ/2)·E_p‖∇D‖² (Mescheder et al. 2018)
+  c.r2_weight = 0.0                  # the same on generated samples
+  c.ema_decay = 0.0                  # EMA of generator parameters (0 = off)
+  c.seed = 0
+  c.num_seeds = 1                    # replicas trained together in one program: seeds seed … seed+num_seeds−1
+  c.num_steps = 2000                 # generator steps
+  c.batch_size = 256
+  c.eval_every = 200
+  c.eval_samples = 4096              # held-out samples per player for the discriminator-based estimates
+  c.eval_mc_samples = 20_000         # Monte Carlo samples of the exact divergences in d >= 2
+  c.eval_kde_samples = 1000          # generator samples behind the KDE estimates (0 = off)
+  c.checkpoint_every = 1000          # steps (0 = only at the end)
+  c.keep_checkpoints = 3
+  c.plot = True                      # density / sample plots at every evaluation
+  return c

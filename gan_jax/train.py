@@ -1,0 +1,433 @@
+"""Two-player training state, the pure GAN step, and the scan-fused training loop.
+
+Everything here is a pure function of a `TrainState` pytree, so `parallel.py`-style code can vmap it over seeds and
+shard it over devices without rewriting it: no Python-side state, no global RNG, static shapes.
+"""
+import functools
+import math
+import os
+from typing import Any, NamedTuple
+
+from absl import logging
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from gan_jax import checkpoint
+from gan_jax import evaluation
+from gan_jax import models
+from gan_jax import objectives as objectives_lib
+from gan_jax import targets as targets_lib
+from gan_jax import writers
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+UPDATES = ("alternating", "simultaneous")
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Both players' parameters and optimizer states, the step, and the run's PRNG key.
+
+  Attributes:
+    step: int32 scalar, generator steps taken.
+    key: raw uint32 PRNG key of this replica; per-step keys are `fold_in(key, step)`.
+    g_params: generator parameters.
+    d_params: discriminator parameters.
+    g_opt_state: generator optimizer state.
+    d_opt_state: discriminator optimizer state.
+    ema_g_params: exponential moving average of the generator parameters (== g_params when EMA is off).
+  """
+  step: jax.Array
+  key: jax.Array
+  g_params: Any
+  d_params: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  ema_g_params: Any
+
+
+class GAN(NamedTuple):
+  """The static (non-pytree) half of a run: modules, objective, optimizers and step options."""
+  generator: nn.Module
+  discriminator: nn.Module
+  objective: objectives_lib.Objective
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  latent_dim: int
+  data_dim: int
+  batch_size: int
+  n_critic: int
+  simultaneous: bool
+  r1_weight: float
+  r2_weight: float
+  ema_decay: float
+
+  def generate(self, g_params: Any, key: jax.Array, n: int) -> jax.Array:
+    """Draws n generator samples G(z), z ~ N(0, I)."""
+    z = jax.random.normal(key, (n, self.latent_dim))
+    return self.generator.apply(g_params, z)
+
+
+def _fail(field: str, value: Any, allowed: str) -> None:
+  raise ValueError(f"config.{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def make_optimizer(cfg: ml_collections.ConfigDict, field: str) -> optax.GradientTransformation:
+  """Builds the optax optimizer described by an optimizer sub-config.
+
+  Args:
+    cfg: has `name` (adam | rmsprop | sgd), `learning_rate` and that optimizer's options (adam: b1, b2, eps;
+      rmsprop: decay, eps, momentum; sgd: momentum, nesterov).
+    field: the sub-config's name, for error messages.
+
+  Returns:
+    The optax transformation.
+
+  Raises:
+    ValueError: for an unknown optimizer or a non-positive learning rate.
+  """
+  name = cfg.get("name")
+  if name not in OPTIMIZERS:
+    _fail(f"{field}.name", name, " | ".join(OPTIMIZERS))
+  lr = cfg.get("learning_rate")
+  if not isinstance(lr, (int, float)) or not lr > 0:
+    _fail(f"{field}.learning_rate", lr, "a number > 0")
+  opts = {k: v for k, v in cfg.items() if k not in ("name", "learning_rate")}
+  try:
+    if name == "adam":
+      return optax.adam(lr, **opts)
+    if name == "rmsprop":
+      return optax.rmsprop(lr, **opts)
+    return optax.sgd(lr, **opts)
+  except TypeError as e:
+    raise ValueError(f"config.{field} has an option {name} does not take: {e}") from None
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks every field a training run reads, before anything is compiled.
+
+  Raises:
+    ValueError: one line naming the first bad field, its value and what is allowed.
+  """
+  for field in ("num_steps", "batch_size", "eval_every", "n_critic", "num_seeds", "eval_samples"):
+    value = config.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+      _fail(field, value, "an integer >= 1")
+  if config.target not in targets_lib.TARGETS:
+    _fail("target", config.target, " | ".join(sorted(targets_lib.TARGETS)))
+  if config.objective not in objectives_lib.OBJECTIVES:
+    _fail("objective", config.objective, " | ".join(objectives_lib.OBJECTIVES))
+  if config.generator not in models.GENERATORS:
+    _fail("generator", config.generator, " | ".join(models.GENERATORS))
+  if config.discriminator not in models.DISCRIMINATORS:
+    _fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
+  if config.update not in UPDATES:
+    _fail("update", config.update, " | ".join(UPDATES))
+  if config.update == "simultaneous" and config.n_critic != 1:
+    _fail("n_critic", config.n_critic, "1 with update='simultaneous' (several critic steps need alternation)")
+  for field in ("r1_weight", "r2_weight"):
+    if not config.get(field, 0.0) >= 0:
+      _fail(field, config.get(field), "a number >= 0")
+  if not 0.0 <= config.get("ema_decay", 0.0) < 1.0:
+    _fail("ema_decay", config.get("ema_decay"), "a number in [0, 1)")
+  if not isinstance(config.seed, int) or config.seed < 0:
+    _fail("seed", config.seed, "an integer >= 0")
+  if config.get("checkpoint_every", 1) < 0:
+    _fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
+
+
+def build_gan(config: ml_collections.ConfigDict) -> GAN:
+  """Validates `config` and builds the static half of the run.
+
+  Args:
+    config: a training config (see `configs/`).
+
+  Returns:
+    The `GAN` spec.
+
+  Raises:
+    ValueError: for any invalid field, before any compilation.
+  """
+  validate_config(config)
+  target = targets_lib.get_target(config.target)
+  generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
+  discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
+  objective = objectives_lib.get_objective(config.objective, **config.get("objective_kwargs", {}))
+  return GAN(
+      generator=generator,
+      discriminator=discriminator,
+      objective=objective,
+      g_tx=make_optimizer(config.optimizer_g, "optimizer_g"),
+      d_tx=make_optimizer(config.optimizer_d, "optimizer_d"),
+      latent_dim=models.latent_dim(generator),
+      data_dim=target.dim,
+      batch_size=config.batch_size,
+      n_critic=config.n_critic,
+      simultaneous=config.update == "simultaneous",
+      r1_weight=float(config.get("r1_weight", 0.0)),
+      r2_weight=float(config.get("r2_weight", 0.0)),
+      ema_decay=float(config.get("ema_decay", 0.0)),
+  )
+
+
+def init_state(gan: GAN, key: jax.Array) -> TrainState:
+  """Initialises one replica from its raw PRNG key."""
+  k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x5EED))
+  g_params = gan.generator.init(k_g, jnp.zeros((1, gan.latent_dim)))
+  d_params = gan.discriminator.init(k_d, jnp.zeros((1, gan.data_dim)))
+  return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      key=key,
+      g_params=g_params,
+      d_params=d_params,
+      g_opt_state=gan.g_tx.init(g_params),
+      d_opt_state=gan.d_tx.init(d_params),
+      ema_g_params=g_params,
+  )
+
+
+def _discriminator_loss(gan: GAN, d_params, g_params, real, key):
+  k_z, k_gp = jax.random.split(key)
+  fake = jax.lax.stop_gradient(gan.generate(g_params, k_z, real.shape[0]))
+  disc = lambda x: gan.discriminator.apply(d_params, x)
+  real_out, fake_out = disc(real), disc(fake)
+  loss = gan.objective.discriminator_loss(real_out, fake_out)
+  penalty = jnp.zeros(())
+  if gan.objective.gradient_penalty_weight:
+    penalty += gan.objective.gradient_penalty_weight * objectives_lib.gradient_penalty(disc, real, fake, k_gp)
+  # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
+  if gan.r1_weight:
+    penalty += 0.5 * gan.r1_weight * objectives_lib.r1_penalty(disc, real)
+  if gan.r2_weight:
+    penalty += 0.5 * gan.r2_weight * objectives_lib.r2_penalty(disc, fake)
+  return loss + penalty, (loss, penalty, real_out, fake_out)
+
+
+def _generator_loss(gan: GAN, g_params, d_params, key):
+  fake = gan.generate(g_params, key, gan.batch_size)
+  return gan.objective.generator_loss(gan.discriminator.apply(d_params, fake))
+
+
+def _mean_probability(gan: GAN, outputs: jax.Array) -> jax.Array:
+  if gan.objective.probability is None:
+    return jnp.mean(outputs)
+  return jnp.mean(gan.objective.probability(outputs))
+
+
+def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One generator step preceded by `n_critic` discriminator steps.
+
+  Args:
+    gan: the static spec.
+    state: one replica's state.
+    real: real data for the critic steps, shape (n_critic, batch_size, data_dim).
+
+  Returns:
+    The new state and a metrics dict: both losses, the penalty, D(x) and D(G(z)) means (probabilities for logit
+    objectives, raw critic values otherwise), and gradient / parameter / update norms per player.
+  """
+  step_key = jax.random.fold_in(state.key, state.step)
+  k_d, k_g = jax.random.split(step_key)
+
+  def critic_step(carry, inputs):
+    d_params, d_opt_state = carry
+    real_batch, i = inputs
+    grad_fn = jax.value_and_grad(lambda p: _discriminator_loss(gan, p, state.g_params, real_batch,
+                                                               jax.random.fold_in(k_d, i)), has_aux=True)
+    (_, (loss, penalty, real_out, fake_out)), grads = grad_fn(d_params)
+    updates, d_opt_state = gan.d_tx.update(grads, d_opt_state, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+    if gan.objective.weight_clip is not None:
+      c = gan.objective.weight_clip
+      d_params = jax.tree.map(lambda p: jnp.clip(p, -c, c), d_params)
+    metrics = {
+        "d_loss": loss,
+        "d_penalty": penalty,
+        "d_real": _mean_probability(gan, real_out),
+        "d_fake": _mean_probability(gan, fake_out),
+        "d_grad_norm": optax.global_norm(grads),
+        "d_update_norm": optax.global_norm(updates),
+    }
+    return (d_params, d_opt_state), metrics
+
+  (d_params, d_opt_state), d_metrics = jax.lax.scan(
+      critic_step, (state.d_params, state.d_opt_state), (real, jnp.arange(gan.n_critic)))
+  d_metrics = jax.tree.map(lambda m: m[-1], d_metrics)
+
+  # Simultaneous updates: the generator sees the discriminator from before this step's critic updates.
+  g_sees = state.d_params if gan.simultaneous else d_params
+  g_loss, g_grads = jax.value_and_grad(lambda p: _generator_loss(gan, p, g_sees, k_g))(state.g_params)
+  g_updates, g_opt_state = gan.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+  g_params = optax.apply_updates(state.g_params, g_updates)
+  if gan.ema_decay:
+    ema = jax.tree.map(lambda e, p: gan.ema_decay * e + (1.0 - gan.ema_decay) * p, state.ema_g_params, g_params)
+  else:
+    ema = g_params
+
+  new_state = state.replace(
+      step=state.step + 1, g_params=g_params, d_params=d_params, g_opt_state=g_opt_state,
+      d_opt_state=d_opt_state, ema_g_params=ema)
+  metrics = dict(d_metrics)
+  metrics.update({
+      "g_loss": g_loss,
+      "g_grad_norm": optax.global_norm(g_grads),
+      "g_update_norm": optax.global_norm(g_updates),
+      "g_param_norm": optax.global_norm(g_params),
+      "d_param_norm": optax.global_norm(d_params),
+  })
+  return new_state, metrics
+
+
+def sample_real(gan: GAN, target: Any, state: TrainState) -> jax.Array:
+  """The real batches step `state.step` trains on, drawn from the target's own sampler."""
+  key = jax.random.fold_in(jax.random.fold_in(state.key, state.step), 1)
+  real = target.sample(key, gan.n_critic * gan.batch_size)
+  return real.reshape(gan.n_critic, gan.batch_size, gan.data_dim)
+
+
+def train_steps(gan: GAN, target: Any, state: TrainState, num_steps: int) -> tuple[TrainState, dict]:
+  """Runs `num_steps` steps on a distribution target as one `lax.scan` (compile time independent of num_steps).
+
+  Returns:
+    The final state and the per-step metrics, each of shape (num_steps,).
+  """
+  def body(state, _):
+    return train_step(gan, state, sample_real(gan, target, state))
+  return jax.lax.scan(body, state, None, length=num_steps)
+
+
+class NonFiniteError(RuntimeError):
+  """Training produced a non-finite loss or parameter; the message names the step, seed and objective."""
+
+
+def seeds_of(config: ml_collections.ConfigDict) -> np.ndarray:
+  """The seeds of the replicas a config trains together: seed, seed + 1, …, seed + num_seeds − 1."""
+  return config.seed + np.arange(config.num_seeds)
+
+
+def init_states(gan: GAN, seeds: np.ndarray) -> TrainState:
+  """Initialises one replica per seed, stacked on a leading axis."""
+  keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
+  return jax.jit(jax.vmap(functools.partial(init_state, gan)))(keys)
+
+
+def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
+  return evaluation.EvalSpec(
+      num_samples=config.eval_samples,
+      mc_samples=config.get("eval_mc_samples", 20_000),
+      kde_samples=config.get("eval_kde_samples", 1000),
+  )
+
+
+def _first_non_finite(train_metrics: dict, state: TrainState) -> tuple[int, int] | None:
+  """(replica index, step offset) of the first non-finite loss in a chunk, or of non-finite final parameters."""
+  losses = np.stack([np.asarray(train_metrics[k]) for k in ("d_loss", "g_loss")], 0)  # (2, S, n)
+  bad = ~np.isfinite(losses).all(axis=0)  # (S, n)
+  if bad.any():
+    replica, offset = np.argwhere(bad)[0]
+    return int(replica), int(offset)
+  leaves = jax.tree.leaves((state.g_params, state.d_params))
+  bad_params = np.zeros(np.asarray(leaves[0]).shape[0], bool)
+  for leaf in leaves:
+    leaf = np.asarray(leaf)
+    bad_params |= ~np.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1)
+  if bad_params.any():
+    return int(np.argmax(bad_params)), -1
+  return None
+
+
+def _rows(config, step: int, seeds: np.ndarray, train_metrics: dict | None, eval_metrics: dict) -> list[dict]:
+  rows = []
+  for i, seed in enumerate(seeds):
+    row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": config.target,
+           "generator": config.generator}
+    if train_metrics is not None:
+      row.update({k: float(np.asarray(v)[i, -1]) for k, v in train_metrics.items()})
+    row.update({k: float(np.asarray(v)[i]) for k, v in eval_metrics.items()})
+    rows.append(row)
+  return rows
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  """Trains `config.num_seeds` replicas together, logging divergences every `config.eval_every` steps.
+
+  Re-running on the same workdir resumes from the latest checkpoint; the resumed run's metrics are bit-identical
+  to an uninterrupted one and `metrics.jsonl` keeps no row past the restored step.
+
+  Args:
+    config: a training config (see `configs/`).
+    workdir: output directory: config.json, metrics.jsonl, tensorboard/, checkpoints/, plots/.
+
+  Returns:
+    The metric rows of the final evaluation, one per seed.
+
+  Raises:
+    ValueError: an invalid config (before anything compiles).
+    NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
+  """
+  gan = build_gan(config)
+  target = targets_lib.get_target(config.target)
+  spec = eval_spec(config)
+  seeds = seeds_of(config)
+  os.makedirs(workdir, exist_ok=True)
+  writer = writers.create_writer(workdir)
+  writers.write_config(workdir, config)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+
+  state = init_states(gan, seeds)
+  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
+                                      max_to_keep=config.get("keep_checkpoints", 3))
+  restored = checkpoint.restore_latest(manager, state)
+
+  def eval_one(s):
+    # Held-out evaluation stream: independent of the training keys fold_in(key, step).
+    key = jax.random.fold_in(jax.random.fold_in(s.key, s.step), 2)
+    return evaluation.evaluate(gan, target, s, key, spec)
+
+  evaluate_all = jax.jit(jax.vmap(eval_one))
+
+  @functools.lru_cache(maxsize=None)
+  def chunk_fn(n: int):
+    return jax.jit(jax.vmap(lambda s: train_steps(gan, target, s, n)))
+
+  if restored is not None:
+    state, step = restored
+    kept = writers.truncate_metrics(metrics_path, step) if os.path.exists(metrics_path) else 0
+    logging.info("Resumed from step %d (%d metric rows kept).", step, kept)
+  else:
+    step = 0
+    if os.path.exists(metrics_path):
+      writers.truncate_metrics(metrics_path, -1)
+    rows = _rows(config, 0, seeds, None, evaluate_all(state))
+    writer.write_rows(rows)
+  last_saved = step if restored is not None else None
+
+  checkpoint_every = config.get("checkpoint_every", 0)
+  progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{config.objective}: ")
+  rows = None
+  while step < config.num_steps:
+    n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
+    new_state, train_metrics = chunk_fn(n)(state)
+    bad = _first_non_finite(train_metrics, new_state)
+    if bad is not None:
+      replica, offset = bad
+      bad_step = step + (offset + 1 if offset >= 0 else n)
+      if last_saved != step:
+        checkpoint.save(manager, step, state)
+      writer.close()
+      raise NonFiniteError(
+          f"non-finite loss or parameters at step {bad_step} (seed {int(seeds[replica])}, objective "
+          f"{config.objective!r}); kept the checkpoint and metrics of step {step}")
+    state, step = new_state, step + n
+    rows = _rows(config, step, seeds, train_metrics, evaluate_all(state))
+    writer.write_rows(rows)
+    if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
+      checkpoint.save(manager, step, state)
+      last_saved = step
+    progress.update(step, {"js": rows[0].get("js", rows[0].get("js_kde", math.nan))})
+  writer.close()
+  return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
