@@ -20,7 +20,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=64, depth=2))
   c.optimizer_g = optimizer_config("adam", 1e-3, b1=0.5, b2=0.999)
   c.optimizer_d = optimizer_config("adam", 1e-3, b1=0.5, b2=0.999)
-  c.update = "alternating"           # or "simultaneous" (both players step from the same point)
+  c.update_mode = "alternating"          # or "simultaneous" (both players step from the same point)
   c.n_critic = 1                     # discriminator steps per generator step
   c.r1_weight = 0.0                  # γ of the R1 penalty (γ/2)·E_p‖∇D‖² (Mescheder et al. 2018)
   c.r2_weight = 0.0                  # the same on generated samples

@@ -167,5 +167,4 @@ def kde(samples: ArrayLike, bandwidth: float | ArrayLike | None = None) -> distr
     name = "bandwidth"
   _check_positive(bandwidth, name)
   scales = jnp.broadcast_to(bandwidth, (n, d))
-  weights = jnp.full((n,), 1.0 / n, jnp.float32)
-  return distributions.GaussianMixture(locs=samples, scales=scales, weights=weights)
+  return distributions.GaussianMixture(locs=samples, scales=scales, weights=np.full(n, 1.0 / n))

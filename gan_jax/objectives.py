@@ -224,7 +224,9 @@ def least_squares_generator_loss(fake_values: ArrayLike) -> jax.Array:
 
 
 def hinge_discriminator_loss(real_values: ArrayLike, fake_values: ArrayLike) -> jax.Array:
-  """The hinge discriminator loss E max(0, 1 − D(x)) + E max(0, 1 + D(G(z))) (Miyato et al. 2018, Eq. 16).
+  """The hinge discriminator loss E max(0, 1 − D(x)) + E max(0, 1 + D(G(z))).
+
+  Lim & Ye 2017; Miyato et al. 2018 (SN-GAN), Sec. 4.
 
   The generator side is `wasserstein_generator_loss`, −E D(G(z)) (Lim & Ye 2017; Miyato et al. 2018).
 
@@ -490,7 +492,7 @@ def gradient_penalty(
 
 
 def r1_penalty(discriminator_fn: Callable[[jax.Array], jax.Array], real: ArrayLike) -> jax.Array:
-  """The R1 penalty E_p ‖∇_x D(x)‖² on data, WITHOUT the factor γ/2 (Mescheder et al. 2018, Eq. 9).
+  """The R1 penalty E_p ‖∇_x D(x)‖² on data, WITHOUT the factor γ/2 (Mescheder et al. 2018, Sec. 4.1).
 
   Mescheder et al. define R1(ψ) = (γ/2)·E_p ‖∇D_ψ(x)‖², with D_ψ the logit (raw output). This function returns the
   expectation only; the engine adds (γ/2)·r1_penalty(...) to the discriminator loss.
@@ -510,7 +512,7 @@ def r1_penalty(discriminator_fn: Callable[[jax.Array], jax.Array], real: ArrayLi
 
 
 def r2_penalty(discriminator_fn: Callable[[jax.Array], jax.Array], fake: ArrayLike) -> jax.Array:
-  """The R2 penalty E_g ‖∇_x D(x)‖² on generated samples, WITHOUT γ/2 (Mescheder et al. 2018, Eq. 10).
+  """The R2 penalty E_g ‖∇_x D(x)‖² on generated samples, WITHOUT γ/2 (Mescheder et al. 2018, Sec. 4.1).
 
   Args:
     discriminator_fn: maps inputs (n, ...) to raw outputs (n,), treating samples independently.

@@ -125,10 +125,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("generator", config.generator, " | ".join(models.GENERATORS))
   if config.discriminator not in models.DISCRIMINATORS:
     _fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
-  if config.update not in UPDATES:
-    _fail("update", config.update, " | ".join(UPDATES))
-  if config.update == "simultaneous" and config.n_critic != 1:
-    _fail("n_critic", config.n_critic, "1 with update='simultaneous' (several critic steps need alternation)")
+  if config.update_mode not in UPDATES:
+    _fail("update_mode", config.update_mode, " | ".join(UPDATES))
+  if config.update_mode == "simultaneous" and config.n_critic != 1:
+    _fail("n_critic", config.n_critic, "1 with update_mode='simultaneous' (several critic steps need alternation)")
   for field in ("r1_weight", "r2_weight"):
     if not config.get(field, 0.0) >= 0:
       _fail(field, config.get(field), "a number >= 0")
@@ -167,7 +167,7 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
       data_dim=target.dim,
       batch_size=config.batch_size,
       n_critic=config.n_critic,
-      simultaneous=config.update == "simultaneous",
+      simultaneous=config.update_mode == "simultaneous",
       r1_weight=float(config.get("r1_weight", 0.0)),
       r2_weight=float(config.get("r2_weight", 0.0)),
       ema_decay=float(config.get("ema_decay", 0.0)),
@@ -249,8 +249,8 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState
         "d_penalty": penalty,
         "d_real": _mean_probability(gan, real_out),
         "d_fake": _mean_probability(gan, fake_out),
-        "d_grad_norm": optax.global_norm(grads),
-        "d_update_norm": optax.global_norm(updates),
+        "d_grad_norm": optax.tree.norm(grads),
+        "d_update_norm": optax.tree.norm(updates),
     }
     return (d_params, d_opt_state), metrics
 
@@ -274,10 +274,10 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState
   metrics = dict(d_metrics)
   metrics.update({
       "g_loss": g_loss,
-      "g_grad_norm": optax.global_norm(g_grads),
-      "g_update_norm": optax.global_norm(g_updates),
-      "g_param_norm": optax.global_norm(g_params),
-      "d_param_norm": optax.global_norm(d_params),
+      "g_grad_norm": optax.tree.norm(g_grads),
+      "g_update_norm": optax.tree.norm(g_updates),
+      "g_param_norm": optax.tree.norm(g_params),
+      "d_param_norm": optax.tree.norm(d_params),
   })
   return new_state, metrics
 
@@ -431,3 +431,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
     progress.update(step, {"js": rows[0].get("js", rows[0].get("js_kde", math.nan))})
   writer.close()
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
+
+
+def load_latest(config: ml_collections.ConfigDict, workdir: str) -> tuple[GAN, Any, TrainState, int]:
+  """Restores the latest checkpoint of a run: (gan, target, state stacked over seeds, step).
+
+  Raises:
+    ValueError: when `workdir` holds no checkpoint.
+  """
+  gan = build_gan(config)
+  target = targets_lib.get_target(config.target)
+  abstract = jax.eval_shape(lambda: init_states(gan, seeds_of(config)))
+  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"))
+  restored = checkpoint.restore_latest(manager, abstract)
+  if restored is None:
+    raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
+  state, step = restored
+  return gan, target, state, step

@@ -1,0 +1,123 @@
+"""Train one config under several objectives and compare their divergence trajectories (the main demo job)."""
+import copy
+import os
+from typing import Sequence
+
+import ml_collections
+import numpy as np
+
+from gan_jax import train
+from gan_jax import writers
+
+SUMMARY_METRICS = ("js", "kl_pg", "kl_gp", "w1", "d_vs_dstar", "js_lower_bound")
+
+
+def objective_config(config: ml_collections.ConfigDict, objective: str) -> ml_collections.ConfigDict:
+  """The training config of one objective: `config` with `objective` set and `config.overrides[objective]` applied.
+
+  Raises:
+    ValueError: for an override naming a field the config does not have.
+  """
+  c = copy.deepcopy(config)
+  overrides = c.get("overrides", ml_collections.ConfigDict()).get(objective, {})
+  with c.unlocked():
+    c.objective = objective
+    for field, value in overrides.items():
+      node, *path = field.split(".")
+      parent = c
+      for part in [node] + path[:-1]:
+        parent = parent[part]
+      leaf = (path or [node])[-1]
+      if leaf not in parent:
+        raise ValueError(f"config.overrides.{objective} sets unknown field {field!r}")
+      parent[leaf] = value
+    for extra in ("objectives", "overrides"):
+      if extra in c:
+        del c[extra]
+  return c
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks the comparison config and every objective's training config before anything compiles."""
+  if not config.get("objectives"):
+    raise ValueError(f"config.objectives={config.get('objectives')!r} is invalid; allowed: a non-empty list of "
+                     "objective names")
+  for objective in config.objectives:
+    train.validate_config(objective_config(config, objective))
+
+
+def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str, list[dict]]:
+  """Trains `config` under each of `config.objectives` into `workdir/<objective>`, resuming finished work.
+
+  Returns:
+    Every metric row, per objective.
+  """
+  validate(config)
+  rows = {}
+  for objective in config.objectives:
+    member_dir = os.path.join(workdir, objective)
+    train.train_and_evaluate(objective_config(config, objective), member_dir)
+    rows[objective] = writers.read_metrics(os.path.join(member_dir, "metrics.jsonl"))
+  return rows
+
+
+def trajectories(rows: Sequence[dict], metric: str) -> tuple[np.ndarray, np.ndarray]:
+  """(steps, values (num_steps, num_seeds)) of one metric, seeds in ascending order."""
+  steps = sorted({r["step"] for r in rows if metric in r})
+  seeds = sorted({r["seed"] for r in rows})
+  table = {(r["step"], r["seed"]): r.get(metric, np.nan) for r in rows}
+  return np.array(steps), np.array([[table.get((s, seed), np.nan) for seed in seeds] for s in steps], float)
+
+
+def summarize(rows_by_objective: dict[str, list[dict]],
+              metrics: Sequence[str] = SUMMARY_METRICS) -> list[dict]:
+  """Final value of each metric per objective: mean and standard deviation over seeds.
+
+  Returns:
+    One dict per objective: `objective`, `step`, `num_seeds`, and `<metric>_mean` / `<metric>_std` for each metric
+    present in its rows.
+  """
+  summary = []
+  for objective, rows in rows_by_objective.items():
+    final_step = max(r["step"] for r in rows)
+    final = [r for r in rows if r["step"] == final_step]
+    entry = {"objective": objective, "step": final_step, "num_seeds": len(final)}
+    for m in metrics:
+      values = np.array([r[m] for r in final if m in r], float)
+      if values.size:
+        entry[m + "_mean"] = float(values.mean())
+        entry[m + "_std"] = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    summary.append(entry)
+  return summary
+
+
+def format_summary(summary: Sequence[dict], metrics: Sequence[str] = SUMMARY_METRICS) -> str:
+  """A fixed-width text table of `summarize`'s output (mean ± std over seeds)."""
+  present = [m for m in metrics if any(m + "_mean" in s for s in summary)]
+  header = ["objective", "step", "seeds"] + present
+  lines = [header]
+  for s in summary:
+    cells = [s["objective"], str(s["step"]), str(s["num_seeds"])]
+    for m in present:
+      cells.append(f"{s[m + '_mean']:.4f} ± {s[m + '_std']:.4f}" if m + "_mean" in s else "—")
+    lines.append(cells)
+  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+  out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+  out.insert(1, "  ".join("-" * w for w in widths))
+  return "\n".join(out)
+
+
+def run_demo(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Runs `run_objectives`, writes the comparison figures and summary table, and returns the table."""
+  from gan_jax import figures  # matplotlib only when figures are drawn.
+  rows = run_objectives(config, workdir)
+  states = {}
+  for objective in config.objectives:
+    gan, target, state, _ = train.load_latest(objective_config(config, objective), os.path.join(workdir, objective))
+    states[objective] = (gan, state)
+  figures.save(figures.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
+  figures.save(figures.densities_figure(target, states), os.path.join(workdir, "densities"))
+  table = format_summary(summarize(rows))
+  with open(os.path.join(workdir, "summary.txt"), "w") as f:
+    f.write(table + "\n")
+  return table
