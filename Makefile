@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKDIR ?= runs/demo
 
-.PHONY: demo test test-slow clean
+.PHONY: demo nash test test-slow clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,10 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) experiments/nash_equilibrium.py --config=configs/nash.py --workdir=$(WORKDIR)
+	$(PY) experiments/demo.py --config=configs/demo.py --workdir=$(WORKDIR)
+
+nash: $(STAMP)
+	$(PY) experiments/nash_equilibrium.py --config=configs/nash.py --workdir=runs/nash
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" -q

@@ -20,5 +20,5 @@ def get_config():
   c.eval_mc_samples = 1000
   c.eval_kde_samples = 100
   c.checkpoint_every = 2
-  c.plot = False
+  c.plot_every = 0
   return c

@@ -23,11 +23,10 @@ def objective_config(config: ml_collections.ConfigDict, objective: str) -> ml_co
   with c.unlocked():
     c.objective = objective
     for field, value in overrides.items():
-      node, *path = field.split(".")
+      *path, leaf = field.split(".")
       parent = c
-      for part in [node] + path[:-1]:
+      for part in path:
         parent = parent[part]
-      leaf = (path or [node])[-1]
       if leaf not in parent:
         raise ValueError(f"config.overrides.{objective} sets unknown field {field!r}")
       parent[leaf] = value

@@ -35,5 +35,6 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_kde_samples = 1000          # generator samples behind the KDE estimates (0 = off)
   c.checkpoint_every = 1000          # steps (0 = only at the end)
   c.keep_checkpoints = 3
-  c.plot = True                      # density / sample plots at every evaluation
+  c.plot_every = 1000                # density / sample plots at evaluations that are multiples of this, and at
+                                     # the last step (0 = none)
   return c

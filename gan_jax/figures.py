@@ -94,3 +94,123 @@ def nash_figure(results: "NashResults") -> Figure:
              legend_loc="upper right")
   return fig
 
+
+
+def save(fig: Figure, path: str, formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
+  """Writes `fig` as `path.<format>` for each format; returns the paths."""
+  import os  # pylint: disable=g-import-not-at-top
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  paths = [f"{path}.{fmt}" for fmt in formats]
+  for p in paths:
+    fig.savefig(p, dpi=150)
+  return paths
+
+
+DIVERGENCE_LABELS = {
+    "js": "JSD(p‖g) [nats]",
+    "kl_pg": "KL(p‖g) [nats]",
+    "kl_gp": "KL(g‖p) [nats]",
+    "w1": "W1(p, g)",
+    "js_kde": "JSD(p‖ĝ_KDE) [nats]",
+    "d_vs_dstar": "mean |D − D*|",
+}
+
+
+def divergence_trajectories_figure(rows_by_objective: dict, metrics: tuple[str, ...] = ("js", "kl_pg", "kl_gp", "w1")
+                                   ) -> Figure:
+  """Exact divergences against training steps, one line per objective: mean over seeds, band = min–max.
+
+  Args:
+    rows_by_objective: objective name -> metric rows (as in `metrics.jsonl`, one per (seed, step)).
+    metrics: the metric keys to plot, one panel each (those missing from every row are skipped).
+
+  Returns:
+    The figure.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax import compare  # pylint: disable=g-import-not-at-top
+  present = [m for m in metrics if any(m in r for rows in rows_by_objective.values() for r in rows)]
+  fig, axes = new_figure(ncols=len(present))
+  for ax, metric in zip(axes, present):
+    for (objective, rows), (colour, style, marker) in zip(rows_by_objective.items(), SERIES_STYLES):
+      steps, values = compare.trajectories(rows, metric)
+      if not steps.size:
+        continue
+      num_seeds = values.shape[1]
+      ax.plot(steps, np.nanmean(values, axis=1), color=colour, linestyle=style, marker=marker, markersize=3,
+              label=f"{objective} ({num_seeds} seeds)")
+      ax.fill_between(steps, np.nanmin(values, axis=1), np.nanmax(values, axis=1), color=colour, alpha=0.15,
+                      linewidth=0)
+    if metric in ("kl_pg", "kl_gp", "w1"):
+      ax.set_yscale("log")
+    style_axes(ax, "generator step", DIVERGENCE_LABELS.get(metric, metric), title=DIVERGENCE_LABELS.get(metric))
+  return fig
+
+
+def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str | None = None) -> None:
+  """1-D: target and generator densities with D and D* (Goodfellow et al. 2014, Fig. 1); 2-D: samples.
+
+  Args:
+    ax: the panel.
+    gan: the run's static spec (`train.GAN`).
+    target: the data distribution.
+    state: a `TrainState` stacked over seeds.
+    seed_index: which replica to draw.
+    title: panel title.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan_jax import divergences, models  # pylint: disable=g-import-not-at-top
+  one = jax.tree.map(lambda x: x[seed_index], state)
+  if target.dim == 2:
+    real = np.asarray(target.sample(jax.random.PRNGKey(0), 2000))
+    fake = np.asarray(gan.generate(one.g_params, jax.random.PRNGKey(1), 2000))
+    ax.scatter(real[:, 0], real[:, 1], s=2, color="0.6", marker=".", label="data")
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, color="#d62728", marker="x", linewidths=0.5, label="generator")
+    style_axes(ax, "x₁", "x₂", title=title)
+    return
+  lo, hi = (float(v[0]) for v in target.bounds())
+  x = jnp.linspace(lo - 1.0, hi + 1.0, 600)[:, None]
+  ax.plot(x[:, 0], np.exp(target.log_prob(x)), color="#000000", linestyle="-", label="data p(x)")
+  invertible = models.is_invertible(gan.generator)
+  if invertible:
+    g = models.GeneratorDistribution(gan.generator, one.g_params)
+    ax.plot(x[:, 0], np.exp(g.log_prob(x)), color="#2ca02c", linestyle="-.", label="generator g(x)")
+  else:
+    fake = np.asarray(gan.generate(one.g_params, jax.random.PRNGKey(1), 20_000))[:, 0]
+    ax.hist(fake, bins=120, range=(float(x[0, 0]), float(x[-1, 0])), density=True, histtype="step",
+            color="#2ca02c", label="generator (histogram)")
+  twin = ax.twinx()
+  outputs = gan.discriminator.apply(one.d_params, x)
+  if gan.objective.probability is not None:
+    twin.plot(x[:, 0], gan.objective.probability(outputs), color="#1f77b4", linestyle="--", label="D(x)")
+    if invertible:
+      d_star = divergences.optimal_discriminator(target, g)(x)
+      twin.plot(x[:, 0], d_star, color="#d62728", linestyle=":", label="D*(x)")
+    twin.axhline(0.5, color="0.6", linewidth=0.6)
+    twin.set_ylim(0.0, 1.0)
+    twin.set_ylabel("D(x)", fontsize=FONT_SIZE)
+  else:
+    twin.plot(x[:, 0], outputs, color="#1f77b4", linestyle="--", label="critic f(x)")
+    twin.set_ylabel("critic value", fontsize=FONT_SIZE)
+  twin.tick_params(labelsize=FONT_SIZE - 1)
+  style_axes(ax, "x", "density", title=title, legend_loc=None)
+  handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+  ax.legend(handles=handles, fontsize=FONT_SIZE - 2, frameon=False, loc="upper left")
+
+
+def densities_figure(target, runs: dict) -> Figure:
+  """One `density_panel` per run (seed 0 of each).
+
+  Args:
+    target: the data distribution.
+    runs: name -> (gan, state stacked over seeds).
+
+  Returns:
+    The figure.
+  """
+  fig, axes = new_figure(ncols=len(runs))
+  for ax, (name, (gan, state)) in zip(axes, runs.items()):
+    density_panel(ax, gan, target, state, title=name)
+  return fig

@@ -352,6 +352,17 @@ def _rows(config, step: int, seeds: np.ndarray, train_metrics: dict | None, eval
   return rows
 
 
+def _plot(gan: GAN, target: Any, state: TrainState, step: int, workdir: str, writer: writers.MetricWriter) -> None:
+  """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (process 0 only)."""
+  if jax.process_index() != 0:
+    return
+  from gan_jax import figures  # matplotlib only when plotting.
+  fig, (ax,) = figures.new_figure()
+  figures.density_panel(ax, gan, target, state, title=f"step {step}")
+  figures.save(fig, os.path.join(workdir, "plots", f"step_{step:07d}"), formats=("png",))
+  writer.write_images(step, {"samples": np.asarray(fig.canvas.buffer_rgba())[..., :3]})
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Trains `config.num_seeds` replicas together, logging divergences every `config.eval_every` steps.
 
@@ -425,6 +436,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
     state, step = new_state, step + n
     rows = _rows(config, step, seeds, train_metrics, evaluate_all(state))
     writer.write_rows(rows)
+    plot_every = config.get("plot_every", 0)
+    if plot_every and (step % plot_every == 0 or step == config.num_steps):
+      _plot(gan, target, state, step, workdir, writer)
     if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
       checkpoint.save(manager, step, state)
       last_saved = step

@@ -58,19 +58,25 @@ def divergence_by_quad(name, p, q):
 def bound_at_optimal_critic(name, p, q):
   """∫ p·T − q·f*(T) dx with T = f′(p/q) from the table (float32 JAX), integrated in float64 (Simpson)."""
   row = F.get_f_divergence(name)
-  # ±10: beyond, p/q under- or overflows float32, and both densities are below 1e-13 there.
   x = np.linspace(-10.0, 10.0, 20_001)
   lp, lq = _logpdf(*p)(x), _logpdf(*q)(x)
   t = row.f_prime(jnp.exp(jnp.asarray(lp - lq, jnp.float32)))
-  integrand = np.exp(lp) * np.asarray(t, np.float64) - np.exp(lq) * np.asarray(row.conjugate(t), np.float64)
+  with np.errstate(invalid="ignore", over="ignore"):
+    integrand = np.exp(lp) * np.asarray(t, np.float64) - np.exp(lq) * np.asarray(row.conjugate(t), np.float64)
+  # Far out, float32 f′(p/q) can saturate (2u/(1+u) rounds to 2 and the js conjugate is +inf, times a
+  # density ~1e-15); only those non-finite points are dropped.
+  integrand = np.where(np.isfinite(integrand), integrand, 0.0)
   return scipy.integrate.simpson(integrand, x=x)
 
 
 @pytest.mark.parametrize("name", ROWS)
-def test_f_vanishes_at_one_and_derivative_matches_table_2(name):
+def test_f_at_one_and_derivative_match_table_2(name):
   row = F.get_f_divergence(name)
   assert row.name == name
-  assert abs(float(row.f(jnp.float32(1.0)))) < 1e-7
+  # f(1) = 0 makes D_f(p‖p) = 0; the GAN row's f (Nowozin et al. 2016, Table 1) has f(1) = −log 4 instead,
+  # which is why its divergence is 2·JSD − log 4, equal to −log 4 at p = q.
+  expected = -2 * LOG2 if name == "gan" else 0.0
+  assert abs(float(row.f(jnp.float32(1.0))) - expected) < 1e-6
   assert abs(float(row.f_prime(jnp.float32(1.0))) - F_PRIME_AT_1[name]) < 1e-6
 
 
@@ -112,7 +118,7 @@ PAIRS = [((0.0, 1.0), (0.5, 1.3)), ((0.3, 0.8), (-0.4, 1.1))]
 @pytest.mark.parametrize("p,q", PAIRS)
 def test_bound_at_optimal_critic_equals_divergence_by_quad(name, p, q):
   truth = divergence_by_quad(name, p, q)
-  assert abs(bound_at_optimal_critic(name, p, q) - truth) < 1e-5 * max(1.0, abs(truth))
+  assert abs(bound_at_optimal_critic(name, p, q) - truth) < 1e-6 * max(1.0, abs(truth))
 
 
 def test_quad_truth_matches_closed_forms():
@@ -135,7 +141,7 @@ def test_js_row_is_two_jsd_and_gan_row_is_two_jsd_minus_log4(mu, jsd):
   p, q = (0.0, 1.0), (mu, 1.0)
   for name, expected in [("js", 2 * jsd), ("gan", 2 * jsd - 2 * LOG2)]:
     assert abs(divergence_by_quad(name, p, q) - expected) < 2e-6
-    assert abs(bound_at_optimal_critic(name, p, q) - expected) < 2e-5
+    assert abs(bound_at_optimal_critic(name, p, q) - expected) < 2e-6
   # And the same through the exact JSD of divergences.py.
   exact = float(divergences.js(D.Gaussian(0.0, 1.0), D.Gaussian(mu, 1.0)).value)
   assert abs(divergence_by_quad("js", p, q) - 2 * exact) < 2e-6

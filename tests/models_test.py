@@ -23,7 +23,7 @@ KEY = jax.random.PRNGKey(0)
 @functools.lru_cache(maxsize=None)
 def _init(module):
   """The module's initial variables (cached: Linen modules are hashable dataclasses)."""
-  return module.init(KEY, jnp.zeros((1, models.latent_dim(module))))
+  return jax.jit(module.init)(KEY, jnp.zeros((1, models.latent_dim(module))))
 
 
 def _random_params(module, seed, scale):
