@@ -211,18 +211,10 @@ class GaussianMixture(_Frozen):
         shapes that do not match.
     """
     owner = "GaussianMixture"
+    raw_weights = weights
     locs = _as_float(owner, "locs", locs)
     scales = _as_float(owner, "scales", scales, positive=True)
-    checked = _as_float(owner, "weights", weights)
-    if not _is_tracer(weights):
-      # Checked on the caller's values (often float64), before the float32 cast.
-      w = np.asarray(weights, dtype=np.float64)
-      if np.any(w < 0):
-        raise ValueError(f"{owner}: weights must be >= 0, got {_short(w)}")
-      if abs(float(np.sum(w)) - 1.0) > 1e-6:
-        raise ValueError(f"{owner}: weights must sum to 1 (within 1e-6), got sum {float(np.sum(w))!r} "
-                         f"for weights {_short(w)}")
-    weights = checked
+    weights = _as_float(owner, "weights", weights)
     _check_ndim(owner, "locs", locs, (2,))
     k, d = locs.shape
     if k < 1 or d < 1:
@@ -234,6 +226,14 @@ class GaussianMixture(_Frozen):
                        f"got {scales.shape}")
     if weights.shape != (k,):
       raise ValueError(f"{owner}: weights must have shape ({k},) to match locs {locs.shape}, got {weights.shape}")
+    if not _is_tracer(raw_weights):
+      # Checked on the caller's values (often float64), before the float32 cast.
+      w = np.asarray(raw_weights, dtype=np.float64)
+      if np.any(w < 0):
+        raise ValueError(f"{owner}: weights must be >= 0, got {_short(w)}")
+      if abs(float(np.sum(w)) - 1.0) > 1e-6:
+        raise ValueError(f"{owner}: weights must sum to 1 (within 1e-6), got sum {float(np.sum(w))!r} "
+                         f"for weights {_short(w)}")
     self._set(locs=locs, scales=scales, weights=weights)
 
   @property

@@ -23,7 +23,7 @@ class FDivergence(NamedTuple):
 
   Attributes:
     name: registry name.
-    f: the convex generator f(u), u = p/q > 0, with f(1) = 0.
+    f: the convex generator f(u), u = p/q > 0; f(1) = 0 for every row but `gan`, whose f(1) = −log 4.
     f_prime: its derivative; T* = f′(p/q) attains the bound.
     activation: output activation g_f mapping a raw output v ∈ ℝ into dom f*.
     conjugate: the Fenchel conjugate f*(t) on dom f*.
