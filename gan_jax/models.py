@@ -273,10 +273,12 @@ class MonotoneFlow1D(nn.Module):
 
     lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (lo, hi))
     z0 = jax.lax.stop_gradient(0.5 * (lo + hi))
-    # One Newton step: at the root its value is a polish, and its derivative in x and the parameters is the
-    # implicit-function one, ∂z/∂θ = −(∂h/∂θ)/h′, ∂z/∂x = 1/h′.
+    # Value z0; derivative that of a Newton step at the root, i.e. the implicit-function one,
+    # ∂z/∂θ = −(∂h/∂θ)/h′, ∂z/∂x = 1/h′. (The step's value is dropped: where h′ is tiny it would only
+    # amplify float32 rounding in the residual.)
     slope = jax.lax.stop_gradient(jnp.exp(self._log_derivative(z0)))
-    return z0 - (self._forward(z0) - x) / slope
+    step = (self._forward(z0) - x) / slope
+    return z0 - (step - jax.lax.stop_gradient(step))
 
   def __call__(self, z: Array) -> Array:
     """Maps latents z (n, 1) to samples (n, 1)."""
