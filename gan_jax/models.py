@@ -210,9 +210,9 @@ class MonotoneFlow1D(nn.Module):
   small a and a few steep units move latent mass into separate modes (a bimodal mixture needs one step).
 
   The forward pass is explicit (cheap to train through). h⁻¹ uses bisection on the bracket
-  [(x − b − Σc)/a, (x − b + Σc)/a] (h lies within Σc of the line a·z + b) for a fixed number of steps, then one
-  Newton step written so that its derivative is the implicit-function derivative: log_prob and cdf are also
-  differentiable in x and in the parameters.
+  [(x − b − Σc)/a, (x − b + Σc)/a] (h lies within Σc of the line a·z + b) for a fixed number of steps
+  (jittable and vmappable), with the implicit-function derivative attached, so log_prob and cdf are also
+  differentiable in x and in the parameters (training itself only needs the explicit forward pass).
 
   Attributes:
     num_units: number K of tanh units.

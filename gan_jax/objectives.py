@@ -30,7 +30,7 @@ OBJECTIVES: tuple[str, ...] = (
     "hinge",
 ) + tuple(f"fgan_{name}" for name in FGAN_DIVERGENCES)
 
-_LOGISTIC = ("minimax", "non_saturating", "maximum_likelihood")
+LOGISTIC = ("minimax", "non_saturating", "maximum_likelihood")
 
 
 class Objective(NamedTuple):
@@ -60,8 +60,10 @@ def _outputs(x: ArrayLike, what: str) -> jax.Array:
   return x.astype(jnp.result_type(x.dtype, jnp.float32))
 
 
-def _real_target(real_target: float) -> float:
-  """Returns β as a float after checking 0 < β ≤ 1."""
+def _real_target(real_target: float | jax.Array) -> float | jax.Array:
+  """Returns β as a float after checking 0 < β ≤ 1 (a traced β, one per vmapped replica, passes unchecked)."""
+  if isinstance(real_target, jax.core.Tracer):
+    return real_target
   try:
     beta = float(real_target)
   except (TypeError, ValueError):
@@ -383,9 +385,9 @@ def get_objective(
   if fgan_generator not in FGAN_GENERATORS:
     raise ValueError(
         f"unknown fgan_generator {fgan_generator!r}; valid values: {', '.join(FGAN_GENERATORS)}")
-  if beta != 1.0 and name not in _LOGISTIC:
+  if beta != 1.0 and name not in LOGISTIC:
     raise ValueError(
-        f"real_target={real_target!r} (label smoothing) applies only to {', '.join(_LOGISTIC)}; "
+        f"real_target={real_target!r} (label smoothing) applies only to {', '.join(LOGISTIC)}; "
         f"objective {name!r} needs real_target=1.0")
   is_fgan = name.startswith("fgan_")
   if fgan_generator != "saddle" and not is_fgan:
@@ -393,7 +395,7 @@ def get_objective(
         f"fgan_generator={fgan_generator!r} applies only to the fgan_* objectives; objective {name!r} "
         "needs the default 'saddle'")
 
-  if name in _LOGISTIC:
+  if name in LOGISTIC:
     generator_loss = {
         "minimax": minimax_generator_loss,
         "non_saturating": non_saturating_generator_loss,

@@ -6,7 +6,7 @@ shard it over devices without rewriting it: no Python-side state, no global RNG,
 import functools
 import math
 import os
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from absl import logging
 import flax
@@ -21,6 +21,7 @@ from gan_jax import checkpoint
 from gan_jax import evaluation
 from gan_jax import models
 from gan_jax import objectives as objectives_lib
+from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import writers
 
@@ -40,6 +41,8 @@ class TrainState:
     g_opt_state: generator optimizer state.
     d_opt_state: discriminator optimizer state.
     ema_g_params: exponential moving average of the generator parameters (== g_params when EMA is off).
+    hparams: this replica's values of the vmapped hyper-parameters (`config.vmap_hparams`), by dotted field name;
+      empty when none are vmapped.
   """
   step: jax.Array
   key: jax.Array
@@ -48,6 +51,7 @@ class TrainState:
   g_opt_state: Any
   d_opt_state: Any
   ema_g_params: Any
+  hparams: dict[str, jax.Array]
 
 
 class GAN(NamedTuple):
@@ -65,24 +69,36 @@ class GAN(NamedTuple):
   r1_weight: float
   r2_weight: float
   ema_decay: float
+  vmapped: tuple[str, ...] = ()   # hyper-parameters read from `TrainState.hparams` instead of the fields above
+  # (x, batch_axis) -> x split over devices along the batch axis (data-parallel layout), else None.
+  shard_batch: Callable[[jax.Array, int], jax.Array] | None = None
 
   def generate(self, g_params: Any, key: jax.Array, n: int) -> jax.Array:
     """Draws n generator samples G(z), z ~ N(0, I)."""
     z = jax.random.normal(key, (n, self.latent_dim))
+    if self.shard_batch is not None:
+      z = self.shard_batch(z, 0)
     return self.generator.apply(g_params, z)
+
+  def hparam(self, state: "TrainState", name: str, default: Any) -> Any:
+    """A hyper-parameter's value for this replica: traced from the state when vmapped, else the static default."""
+    return state.hparams[name] if name in self.vmapped else default
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
   raise ValueError(f"config.{field}={value!r} is invalid; allowed: {allowed}")
 
 
-def make_optimizer(cfg: ml_collections.ConfigDict, field: str) -> optax.GradientTransformation:
+def make_optimizer(cfg: ml_collections.ConfigDict, field: str, injectable: bool = False
+                   ) -> optax.GradientTransformation:
   """Builds the optax optimizer described by an optimizer sub-config.
 
   Args:
     cfg: has `name` (adam | rmsprop | sgd), `learning_rate` and that optimizer's options (adam: b1, b2, eps;
       rmsprop: decay, eps, momentum; sgd: momentum, nesterov).
     field: the sub-config's name, for error messages.
+    injectable: keep the learning rate in the optimizer state (`optax.inject_hyperparams`), so that replicas can
+      each have their own.
 
   Returns:
     The optax transformation.
@@ -97,12 +113,11 @@ def make_optimizer(cfg: ml_collections.ConfigDict, field: str) -> optax.Gradient
   if not isinstance(lr, (int, float)) or not lr > 0:
     _fail(f"{field}.learning_rate", lr, "a number > 0")
   opts = {k: v for k, v in cfg.items() if k not in ("name", "learning_rate")}
+  factory = {"adam": optax.adam, "rmsprop": optax.rmsprop, "sgd": optax.sgd}[name]
+  if injectable:
+    factory = optax.inject_hyperparams(factory)
   try:
-    if name == "adam":
-      return optax.adam(lr, **opts)
-    if name == "rmsprop":
-      return optax.rmsprop(lr, **opts)
-    return optax.sgd(lr, **opts)
+    return factory(lr, **opts)
   except TypeError as e:
     raise ValueError(f"config.{field} has an option {name} does not take: {e}") from None
 
@@ -153,6 +168,13 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
     ValueError: for any invalid field, before any compilation.
   """
   validate_config(config)
+  replicas = parallel.replicas_of(config)
+  parallel.validate(config, replicas.size)
+  vmapped = tuple(sorted(replicas.hparams))
+  if "objective_kwargs.real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
+    _fail("vmap_hparams", "objective_kwargs.real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
+  if "objective_kwargs.gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
+    _fail("vmap_hparams", "objective_kwargs.gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
   target = targets_lib.get_target(config.target)
   generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
   discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
@@ -161,8 +183,8 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
       generator=generator,
       discriminator=discriminator,
       objective=objective,
-      g_tx=make_optimizer(config.optimizer_g, "optimizer_g"),
-      d_tx=make_optimizer(config.optimizer_d, "optimizer_d"),
+      g_tx=make_optimizer(config.optimizer_g, "optimizer_g", "optimizer_g.learning_rate" in vmapped),
+      d_tx=make_optimizer(config.optimizer_d, "optimizer_d", "optimizer_d.learning_rate" in vmapped),
       latent_dim=models.latent_dim(generator),
       data_dim=target.dim,
       batch_size=config.batch_size,
@@ -171,39 +193,56 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
       r1_weight=float(config.get("r1_weight", 0.0)),
       r2_weight=float(config.get("r2_weight", 0.0)),
       ema_decay=float(config.get("ema_decay", 0.0)),
+      vmapped=vmapped,
   )
 
 
-def init_state(gan: GAN, key: jax.Array) -> TrainState:
-  """Initialises one replica from its raw PRNG key."""
+def _with_learning_rate(opt_state: Any, learning_rate: jax.Array) -> Any:
+  return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate})
+
+
+def init_state(gan: GAN, key: jax.Array, hparams: dict[str, jax.Array] | None = None) -> TrainState:
+  """Initialises one replica from its raw PRNG key and its vmapped hyper-parameter values."""
+  hparams = dict(hparams or {})
   k_g, k_d = jax.random.split(jax.random.fold_in(key, 0x5EED))
   g_params = gan.generator.init(k_g, jnp.zeros((1, gan.latent_dim)))
   d_params = gan.discriminator.init(k_d, jnp.zeros((1, gan.data_dim)))
+  g_opt_state, d_opt_state = gan.g_tx.init(g_params), gan.d_tx.init(d_params)
+  if "optimizer_g.learning_rate" in hparams:
+    g_opt_state = _with_learning_rate(g_opt_state, hparams["optimizer_g.learning_rate"])
+  if "optimizer_d.learning_rate" in hparams:
+    d_opt_state = _with_learning_rate(d_opt_state, hparams["optimizer_d.learning_rate"])
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       key=key,
       g_params=g_params,
       d_params=d_params,
-      g_opt_state=gan.g_tx.init(g_params),
-      d_opt_state=gan.d_tx.init(d_params),
+      g_opt_state=g_opt_state,
+      d_opt_state=d_opt_state,
       ema_g_params=g_params,
+      hparams=hparams,
   )
 
 
-def _discriminator_loss(gan: GAN, d_params, g_params, real, key):
+def _discriminator_loss(gan: GAN, state: TrainState, d_params, real, key):
   k_z, k_gp = jax.random.split(key)
-  fake = jax.lax.stop_gradient(gan.generate(g_params, k_z, real.shape[0]))
+  fake = jax.lax.stop_gradient(gan.generate(state.g_params, k_z, real.shape[0]))
   disc = lambda x: gan.discriminator.apply(d_params, x)
   real_out, fake_out = disc(real), disc(fake)
-  loss = gan.objective.discriminator_loss(real_out, fake_out)
+  if "objective_kwargs.real_target" in gan.vmapped:
+    loss = objectives_lib.logistic_discriminator_loss(
+        real_out, fake_out, real_target=state.hparams["objective_kwargs.real_target"])
+  else:
+    loss = gan.objective.discriminator_loss(real_out, fake_out)
   penalty = jnp.zeros(())
+  gp_weight = gan.hparam(state, "objective_kwargs.gradient_penalty_weight", gan.objective.gradient_penalty_weight)
   if gan.objective.gradient_penalty_weight:
-    penalty += gan.objective.gradient_penalty_weight * objectives_lib.gradient_penalty(disc, real, fake, k_gp)
+    penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, k_gp)
   # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
-  if gan.r1_weight:
-    penalty += 0.5 * gan.r1_weight * objectives_lib.r1_penalty(disc, real)
-  if gan.r2_weight:
-    penalty += 0.5 * gan.r2_weight * objectives_lib.r2_penalty(disc, fake)
+  if gan.r1_weight or "r1_weight" in gan.vmapped:
+    penalty += 0.5 * gan.hparam(state, "r1_weight", gan.r1_weight) * objectives_lib.r1_penalty(disc, real)
+  if gan.r2_weight or "r2_weight" in gan.vmapped:
+    penalty += 0.5 * gan.hparam(state, "r2_weight", gan.r2_weight) * objectives_lib.r2_penalty(disc, fake)
   return loss + penalty, (loss, penalty, real_out, fake_out)
 
 
@@ -236,7 +275,7 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState
   def critic_step(carry, inputs):
     d_params, d_opt_state = carry
     real_batch, i = inputs
-    grad_fn = jax.value_and_grad(lambda p: _discriminator_loss(gan, p, state.g_params, real_batch,
+    grad_fn = jax.value_and_grad(lambda p: _discriminator_loss(gan, state, p, real_batch,
                                                                jax.random.fold_in(k_d, i)), has_aux=True)
     (_, (loss, penalty, real_out, fake_out)), grads = grad_fn(d_params)
     updates, d_opt_state = gan.d_tx.update(grads, d_opt_state, d_params)
@@ -285,8 +324,8 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState
 def sample_real(gan: GAN, target: Any, state: TrainState) -> jax.Array:
   """The real batches step `state.step` trains on, drawn from the target's own sampler."""
   key = jax.random.fold_in(jax.random.fold_in(state.key, state.step), 1)
-  real = target.sample(key, gan.n_critic * gan.batch_size)
-  return real.reshape(gan.n_critic, gan.batch_size, gan.data_dim)
+  real = target.sample(key, gan.n_critic * gan.batch_size).reshape(gan.n_critic, gan.batch_size, gan.data_dim)
+  return real if gan.shard_batch is None else gan.shard_batch(real, 1)
 
 
 def train_steps(gan: GAN, target: Any, state: TrainState, num_steps: int) -> tuple[TrainState, dict]:
@@ -305,14 +344,30 @@ class NonFiniteError(RuntimeError):
 
 
 def seeds_of(config: ml_collections.ConfigDict) -> np.ndarray:
-  """The seeds of the replicas a config trains together: seed, seed + 1, …, seed + num_seeds − 1."""
+  """The seeds a config trains together: seed, seed + 1, …, seed + num_seeds − 1."""
   return config.seed + np.arange(config.num_seeds)
 
 
-def init_states(gan: GAN, seeds: np.ndarray) -> TrainState:
-  """Initialises one replica per seed, stacked on a leading axis."""
-  keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
-  return jax.jit(jax.vmap(functools.partial(init_state, gan)))(keys)
+def init_states(gan: GAN, replicas: parallel.Replicas | np.ndarray,
+                layout: parallel.Layout | None = None) -> TrainState:
+  """Initialises every replica, stacked on a leading axis (placed on devices by `layout`).
+
+  Args:
+    gan: the static spec.
+    replicas: `parallel.replicas_of(config)`, or just an array of seeds (no vmapped hyper-parameters).
+    layout: device placement; None for JAX's default device.
+
+  Returns:
+    The stacked state.
+  """
+  if not isinstance(replicas, parallel.Replicas):
+    replicas = parallel.Replicas(seeds=np.asarray(replicas), hparams={})
+  keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(replicas.seeds, jnp.uint32))
+  hparams = {k: jnp.asarray(v) for k, v in replicas.hparams.items()}
+  # The inputs are closed over, so on several hosts every process builds the same global state.
+  init = lambda: jax.vmap(functools.partial(init_state, gan))(keys, hparams)
+  shardings = layout.state(jax.eval_shape(init)) if layout is not None else None
+  return jax.jit(init, out_shardings=shardings)()
 
 
 def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
@@ -323,39 +378,45 @@ def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
   )
 
 
-def _first_non_finite(train_metrics: dict, state: TrainState) -> tuple[int, int] | None:
-  """(replica index, step offset) of the first non-finite loss in a chunk, or of non-finite final parameters."""
-  losses = np.stack([np.asarray(train_metrics[k]) for k in ("d_loss", "g_loss")], 0)  # (2, S, n)
-  bad = ~np.isfinite(losses).all(axis=0)  # (S, n)
+def _all_finite(state: TrainState) -> jax.Array:
+  """Per replica: are all parameters finite? (computed on device: on several hosts params are not addressable)."""
+  leaves = jax.tree.leaves((state.g_params, state.d_params))
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1) for x in leaves]), axis=0)
+
+
+def _first_non_finite(train_metrics: dict, params_finite: np.ndarray) -> tuple[int, int] | None:
+  """(replica index, step offset) of the first non-finite loss in a chunk, or (replica, −1) for bad parameters."""
+  losses = np.stack([np.asarray(train_metrics[k]) for k in ("d_loss", "g_loss")], 0)  # (2, R, n)
+  bad = ~np.isfinite(losses).all(axis=0)  # (R, n)
   if bad.any():
     replica, offset = np.argwhere(bad)[0]
     return int(replica), int(offset)
-  leaves = jax.tree.leaves((state.g_params, state.d_params))
-  bad_params = np.zeros(np.asarray(leaves[0]).shape[0], bool)
-  for leaf in leaves:
-    leaf = np.asarray(leaf)
-    bad_params |= ~np.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1)
-  if bad_params.any():
-    return int(np.argmax(bad_params)), -1
+  if not params_finite.all():
+    return int(np.argmin(params_finite)), -1
   return None
 
 
-def _rows(config, step: int, seeds: np.ndarray, train_metrics: dict | None, eval_metrics: dict) -> list[dict]:
+def _rows(config, step: int, replicas: parallel.Replicas, train_metrics: dict | None, eval_metrics: dict
+          ) -> list[dict]:
+  """One row per replica: identification columns, vmapped hyper-parameters, last-step training metrics, evals."""
+  train_metrics = jax.tree.map(np.asarray, train_metrics)
+  eval_metrics = jax.tree.map(np.asarray, eval_metrics)
   rows = []
-  for i, seed in enumerate(seeds):
+  for i, seed in enumerate(replicas.seeds):
     row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": config.target,
            "generator": config.generator}
+    row.update({k: float(v[i]) for k, v in replicas.hparams.items()})
     if train_metrics is not None:
-      row.update({k: float(np.asarray(v)[i, -1]) for k, v in train_metrics.items()})
-    row.update({k: float(np.asarray(v)[i]) for k, v in eval_metrics.items()})
+      row.update({k: float(v[i, -1]) for k, v in train_metrics.items()})
+    row.update({k: float(v[i]) for k, v in eval_metrics.items()})
     rows.append(row)
   return rows
 
 
 def _plot(gan: GAN, target: Any, state: TrainState, step: int, workdir: str, writer: writers.MetricWriter) -> None:
   """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (process 0 only)."""
-  if jax.process_index() != 0:
-    return
+  if jax.process_count() > 1:
+    return  # The state is spread over hosts; plot from a restored checkpoint instead.
   from gan_jax import figures  # matplotlib only when plotting.
   fig, (ax,) = figures.new_figure()
   figures.density_panel(ax, gan, target, state, title=f"step {step}")
@@ -364,79 +425,89 @@ def _plot(gan: GAN, target: Any, state: TrainState, step: int, workdir: str, wri
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """Trains `config.num_seeds` replicas together, logging divergences every `config.eval_every` steps.
+  """Trains every replica of `config` together, logging divergences every `config.eval_every` steps.
 
-  Re-running on the same workdir resumes from the latest checkpoint; the resumed run's metrics are bit-identical
-  to an uninterrupted one and `metrics.jsonl` keeps no row past the restored step.
+  Replicas are `config.num_seeds` seeds × the product of `config.vmap_hparams`, placed on devices by
+  `config.parallel` (see `parallel.py`). Re-running on the same workdir resumes from the latest checkpoint; the
+  resumed run's metrics are bit-identical to an uninterrupted one and `metrics.jsonl` keeps no row past the
+  restored step.
 
   Args:
     config: a training config (see `configs/`).
     workdir: output directory: config.json, metrics.jsonl, tensorboard/, checkpoints/, plots/.
 
   Returns:
-    The metric rows of the final evaluation, one per seed.
+    The metric rows of the final evaluation, one per replica.
 
   Raises:
     ValueError: an invalid config (before anything compiles).
     NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
   """
   gan = build_gan(config)
+  layout = parallel.create_layout(config)
+  gan = gan._replace(shard_batch=layout.batch_constraint())
   target = targets_lib.get_target(config.target)
   spec = eval_spec(config)
-  seeds = seeds_of(config)
+  replicas = parallel.replicas_of(config)
+  chief = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
   writer = writers.create_writer(workdir)
   writers.write_config(workdir, config)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
 
-  state = init_states(gan, seeds)
+  state = init_states(gan, replicas, layout)
   manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
                                       max_to_keep=config.get("keep_checkpoints", 3))
   restored = checkpoint.restore_latest(manager, state)
+  replicated = layout.replicated(0) if layout.mesh is not None else None
 
   def eval_one(s):
     # Held-out evaluation stream: independent of the training keys fold_in(key, step).
     key = jax.random.fold_in(jax.random.fold_in(s.key, s.step), 2)
     return evaluation.evaluate(gan, target, s, key, spec)
 
-  evaluate_all = jax.jit(jax.vmap(eval_one))
+  evaluate_all = jax.jit(jax.vmap(eval_one), out_shardings=replicated)
 
   @functools.lru_cache(maxsize=None)
   def chunk_fn(n: int):
-    return jax.jit(jax.vmap(lambda s: train_steps(gan, target, s, n)))
+    def chunk(s):
+      s, metrics = jax.vmap(lambda r: train_steps(gan, target, r, n))(s)
+      return s, metrics, _all_finite(s)
+    out = (layout.state(state), replicated, replicated) if layout.mesh is not None else None
+    return jax.jit(chunk, out_shardings=out)
 
   if restored is not None:
     state, step = restored
-    kept = writers.truncate_metrics(metrics_path, step) if os.path.exists(metrics_path) else 0
+    kept = writers.truncate_metrics(metrics_path, step) if chief and os.path.exists(metrics_path) else 0
     logging.info("Resumed from step %d (%d metric rows kept).", step, kept)
   else:
     step = 0
-    if os.path.exists(metrics_path):
+    if chief and os.path.exists(metrics_path):
       writers.truncate_metrics(metrics_path, -1)
-    rows = _rows(config, 0, seeds, None, evaluate_all(state))
-    writer.write_rows(rows)
+    writer.write_rows(_rows(config, 0, replicas, None, evaluate_all(state)))
   last_saved = step if restored is not None else None
 
   checkpoint_every = config.get("checkpoint_every", 0)
+  plot_every = config.get("plot_every", 0)
   progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{config.objective}: ")
   rows = None
   while step < config.num_steps:
     n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
-    new_state, train_metrics = chunk_fn(n)(state)
-    bad = _first_non_finite(train_metrics, new_state)
+    new_state, train_metrics, params_finite = chunk_fn(n)(state)
+    bad = _first_non_finite(train_metrics, np.asarray(params_finite))
     if bad is not None:
       replica, offset = bad
       bad_step = step + (offset + 1 if offset >= 0 else n)
       if last_saved != step:
         checkpoint.save(manager, step, state)
       writer.close()
+      hparams = "".join(f", {k}={v[replica]:g}" for k, v in replicas.hparams.items())
       raise NonFiniteError(
-          f"non-finite loss or parameters at step {bad_step} (seed {int(seeds[replica])}, objective "
-          f"{config.objective!r}); kept the checkpoint and metrics of step {step}")
+          f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
+          f"objective {config.objective!r}); kept the checkpoint and metrics of step {step}")
     state, step = new_state, step + n
-    rows = _rows(config, step, seeds, train_metrics, evaluate_all(state))
+    rows = _rows(config, step, replicas, train_metrics, evaluate_all(state))
     writer.write_rows(rows)
-    plot_every = config.get("plot_every", 0)
     if plot_every and (step % plot_every == 0 or step == config.num_steps):
       _plot(gan, target, state, step, workdir, writer)
     if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
@@ -444,6 +515,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
       last_saved = step
     progress.update(step, {"js": rows[0].get("js", rows[0].get("js_kde", math.nan))})
   writer.close()
+  manager.close()
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
 
 
@@ -455,7 +527,7 @@ def load_latest(config: ml_collections.ConfigDict, workdir: str) -> tuple[GAN, A
   """
   gan = build_gan(config)
   target = targets_lib.get_target(config.target)
-  abstract = jax.eval_shape(lambda: init_states(gan, seeds_of(config)))
+  abstract = jax.eval_shape(lambda: init_states(gan, parallel.replicas_of(config)))
   manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"))
   restored = checkpoint.restore_latest(manager, abstract)
   if restored is None:

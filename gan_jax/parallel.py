@@ -1,0 +1,164 @@
+"""Many replicas in one program (seeds × hyper-parameters, vmapped), over many devices and hosts.
+
+Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (dotted config field -> list of
+values) train as one `jax.vmap`-ed program. Every replica has its own parameters and optimizer states, so memory
+grows linearly in the number of replicas; each replica's numbers equal the same seed and hyper-parameters trained
+alone.
+
+Devices (`config.parallel.layout`), both with `jax.jit` over a `jax.make_mesh` mesh (no `jax.pmap`):
+- "replicas": whole replicas on devices — the replica axis of the state is sharded over the mesh axis "replicas".
+  The fast path for toy sweeps on a GPU/TPU slice; results equal the unsharded run exactly.
+- "data": data parallel — every device holds the full state and a slice of each batch (mesh axis "data");
+  XLA inserts the gradient all-reduce. Results equal one device up to float reduction order.
+- "none": whatever device JAX puts the program on.
+
+Hosts: `initialize_distributed` starts JAX's distributed runtime (explicit coordinator flags, or auto-detection on
+SLURM, Open MPI and Cloud TPU); the mesh then spans every process's devices, only process 0 writes metrics and
+figures, and Orbax checkpoints are written collectively.
+"""
+import itertools
+from typing import Any, Callable, NamedTuple
+
+from absl import logging
+import jax
+from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+import ml_collections
+import numpy as np
+
+LAYOUTS = ("none", "replicas", "data")
+REPLICA_AXIS = "replicas"
+DATA_AXIS = "data"
+
+# Fields a replica may vary inside one compiled program: each is a traced value in the state, not a constant.
+VMAPPABLE_HPARAMS = (
+    "optimizer_g.learning_rate",
+    "optimizer_d.learning_rate",
+    "objective_kwargs.real_target",
+    "objective_kwargs.gradient_penalty_weight",
+    "r1_weight",
+    "r2_weight",
+)
+
+
+class Replicas(NamedTuple):
+  """The replicas one program trains: replica i has seed `seeds[i]` and hyper-parameters `hparams[k][i]`."""
+  seeds: np.ndarray                 # (R,) int
+  hparams: dict[str, np.ndarray]    # dotted field -> (R,) float32
+
+  @property
+  def size(self) -> int:
+    return int(self.seeds.shape[0])
+
+
+def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
+  """Expands seeds × the hyper-parameter product into replicas (hyper-parameters outer, seeds inner).
+
+  Every hyper-parameter combination gets the same seeds, so comparisons across a hyper-parameter are paired.
+
+  Raises:
+    ValueError: for a field that cannot be vmapped or an empty / non-numeric list of values.
+  """
+  grid = dict(config.get("vmap_hparams", {}) or {})
+  for name, values in grid.items():
+    if name not in VMAPPABLE_HPARAMS:
+      raise ValueError(f"config.vmap_hparams has {name!r}; allowed fields: {', '.join(VMAPPABLE_HPARAMS)}")
+    if (not isinstance(values, (list, tuple)) or not values
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+      raise ValueError(f"config.vmap_hparams[{name!r}]={values!r} is invalid; allowed: a non-empty list of numbers")
+  seeds = config.seed + np.arange(config.num_seeds)
+  names = sorted(grid)
+  combos = list(itertools.product(*(grid[n] for n in names))) or [()]
+  hparams = {n: np.array([c[i] for c in combos for _ in seeds], np.float32) for i, n in enumerate(names)}
+  return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams)
+
+
+def num_devices(config: ml_collections.ConfigDict) -> int:
+  """Devices the run uses: `config.parallel.num_devices`, or every device when it is 0."""
+  n = config.get("parallel", {}).get("num_devices", 0)
+  return n or jax.device_count()
+
+
+def validate(config: ml_collections.ConfigDict, num_replicas: int) -> None:
+  """Checks the device layout against the replicas, batch size and available devices, before compilation.
+
+  Raises:
+    ValueError: one line naming the bad value and what is allowed.
+  """
+  parallel = config.get("parallel", ml_collections.ConfigDict())
+  layout = parallel.get("layout", "none")
+  if layout not in LAYOUTS:
+    raise ValueError(f"config.parallel.layout={layout!r} is invalid; allowed: {' | '.join(LAYOUTS)}")
+  requested = parallel.get("num_devices", 0)
+  if not isinstance(requested, int) or requested < 0 or requested > jax.device_count():
+    raise ValueError(f"config.parallel.num_devices={requested!r} is invalid; allowed: 0 (all) to "
+                     f"{jax.device_count()} (the devices JAX sees)")
+  n = requested or jax.device_count()
+  if layout == "replicas" and num_replicas % n:
+    raise ValueError(f"{num_replicas} replicas (num_seeds × vmap_hparams) do not divide over {n} devices; "
+                     f"with config.parallel.layout='replicas' the replica count must be a multiple of {n}")
+  if layout == "data" and config.batch_size % n:
+    raise ValueError(f"config.batch_size={config.batch_size} does not divide over {n} devices; with "
+                     f"config.parallel.layout='data' it must be a multiple of {n}")
+
+
+class Layout(NamedTuple):
+  """Shardings of one run (all None for layout 'none')."""
+  mesh: jax.sharding.Mesh | None
+  layout: str
+
+  def state(self, state: Any) -> Any:
+    """Sharding of a replica-stacked pytree (state, per-replica metrics): replica axis split or replicated."""
+    if self.mesh is None:
+      return None
+    spec = P(REPLICA_AXIS) if self.layout == "replicas" else P()
+    return jax.tree.map(lambda _: NamedSharding(self.mesh, spec), state)
+
+  def replicated(self, tree: Any) -> Any:
+    """Every leaf on every device: host-readable on every process (small outputs like metrics)."""
+    if self.mesh is None:
+      return None
+    return jax.tree.map(lambda _: NamedSharding(self.mesh, P()), tree)
+
+  def batch_constraint(self) -> Callable[[jax.Array, int], jax.Array] | None:
+    """A function (x, batch_axis) -> x constrained to be split over devices along `batch_axis` (layout 'data')."""
+    if self.layout != "data":
+      return None
+    mesh = self.mesh
+
+    def constrain(x: jax.Array, axis: int) -> jax.Array:
+      spec = [None] * x.ndim
+      spec[axis] = DATA_AXIS
+      return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P(*spec)))
+    return constrain
+
+
+def create_layout(config: ml_collections.ConfigDict) -> Layout:
+  """Builds the device mesh of `config.parallel` (validated already)."""
+  layout = config.get("parallel", {}).get("layout", "none")
+  if layout == "none":
+    return Layout(mesh=None, layout=layout)
+  n = num_devices(config)
+  axis = REPLICA_AXIS if layout == "replicas" else DATA_AXIS
+  mesh = jax.make_mesh((n,), (axis,), axis_types=(AxisType.Auto,), devices=jax.devices()[:n])
+  return Layout(mesh=mesh, layout=layout)
+
+
+def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+  """Starts JAX's multi-process runtime.
+
+  With no arguments JAX auto-detects the cluster (SLURM, Open MPI, Cloud TPU); otherwise all three name it.
+  On CPU the collectives go through gloo.
+
+  Raises:
+    ValueError: when only some of the three arguments are given.
+  """
+  given = [a is not None for a in (coordinator_address, num_processes, process_id)]
+  if any(given) and not all(given):
+    raise ValueError("give all of coordinator_address, num_processes and process_id, or none (auto-detect); got "
+                     f"{coordinator_address!r}, {num_processes!r}, {process_id!r}")
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
+                             process_id=process_id)
+  logging.info("Process %d of %d; %d local / %d global devices.", jax.process_index(), jax.process_count(),
+               jax.local_device_count(), jax.device_count())
