@@ -30,11 +30,11 @@ from scipy import stats
 Array = jax.Array
 
 # A standard normal puts only 2Φ(−8.5) ≈ 2e-17 of its mass outside [−8.5, 8.5], so the image of that latent
-# interval under a monotone map holds all but ~1e-16 of the generator's mass (per coordinate).
+# interval under a monotone map holds all but ~2e-17 of the generator's mass (per coordinate).
 LATENT_BOUND = 8.5
 
-# Bisection halves the bracket [h⁻¹ ∈ (x − b ∓ Σc)/a] each step: 60 steps shrink its width 2Σc/a by 2⁻⁶⁰ ≈ 1e-18,
-# past float32 resolution of z for any width below ~1e11, so the step count never limits accuracy.
+# Bisection starts from a bracket of width 2Σc/a (see MonotoneFlow1D) and halves it each step: 60 steps shrink
+# it by 2⁻⁶⁰ ≈ 1e-18, below float32 resolution of z whenever Σc/a < ~1e11.
 _BISECTION_STEPS = 60
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
@@ -225,6 +225,7 @@ class MonotoneFlow1D(nn.Module):
 
   @property
   def dim(self) -> int:
+    """Data (and latent) dimension: always 1."""
     return 1
 
   def setup(self) -> None:
@@ -388,7 +389,7 @@ class RealNVP(nn.Module):
     return _std_normal_log_prob(z) + log_det
 
   def bounds(self) -> tuple[Array, Array]:
-    """An estimate of a box holding all but ~1e-16 of the mass, each of (lo, hi) of shape (dim,).
+    """An estimate of a box holding all but ~2e-17 of the mass, each of (lo, hi) of shape (dim,).
 
     h maps the latent ball of radius r (`latent_radius(dim)`: the ball N(0, I) leaves the same ~2e-17 outside as
     [−8.5, 8.5] in 1-D) onto a compact set whose boundary is the image of the sphere, so the set's bounding box is

@@ -1,7 +1,7 @@
 """Many replicas in one program (seeds × hyper-parameters, vmapped), over many devices and hosts.
 
-Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (dotted config field -> list of
-values) train as one `jax.vmap`-ed program. Every replica has its own parameters and optimizer states, so memory
+Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (hyper-parameter name -> list of
+values, names from `VMAPPABLE_HPARAMS`) train as one `jax.vmap`-ed program. Every replica has its own parameters and optimizer states, so memory
 grows linearly in the number of replicas; each replica's numbers equal the same seed and hyper-parameters trained
 alone.
 
@@ -29,21 +29,22 @@ LAYOUTS = ("none", "replicas", "data")
 REPLICA_AXIS = "replicas"
 DATA_AXIS = "data"
 
-# Fields a replica may vary inside one compiled program: each is a traced value in the state, not a constant.
-VMAPPABLE_HPARAMS = (
-    "optimizer_g.learning_rate",
-    "optimizer_d.learning_rate",
-    "objective_kwargs.real_target",
-    "objective_kwargs.gradient_penalty_weight",
-    "r1_weight",
-    "r2_weight",
-)
+# What a replica may vary inside one compiled program (each a traced value in the state, not a constant): name in
+# `config.vmap_hparams` and in the metric rows -> the config field it replaces.
+VMAPPABLE_HPARAMS = {
+    "g_learning_rate": "optimizer_g.learning_rate",
+    "d_learning_rate": "optimizer_d.learning_rate",
+    "real_target": "objective_kwargs.real_target",
+    "gradient_penalty_weight": "objective_kwargs.gradient_penalty_weight",
+    "r1_weight": "r1_weight",
+    "r2_weight": "r2_weight",
+}
 
 
 class Replicas(NamedTuple):
   """The replicas one program trains: replica i has seed `seeds[i]` and hyper-parameters `hparams[k][i]`."""
   seeds: np.ndarray                 # (R,) int
-  hparams: dict[str, np.ndarray]    # dotted field -> (R,) float32
+  hparams: dict[str, np.ndarray]    # VMAPPABLE_HPARAMS name -> (R,) float32
 
   @property
   def size(self) -> int:
@@ -61,7 +62,7 @@ def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
   grid = dict(config.get("vmap_hparams", {}) or {})
   for name, values in grid.items():
     if name not in VMAPPABLE_HPARAMS:
-      raise ValueError(f"config.vmap_hparams has {name!r}; allowed fields: {', '.join(VMAPPABLE_HPARAMS)}")
+      raise ValueError(f"config.vmap_hparams has {name!r}; allowed: {', '.join(VMAPPABLE_HPARAMS)}")
     if (not isinstance(values, (list, tuple)) or not values
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
       raise ValueError(f"config.vmap_hparams[{name!r}]={values!r} is invalid; allowed: a non-empty list of numbers")

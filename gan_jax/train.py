@@ -41,8 +41,8 @@ class TrainState:
     g_opt_state: generator optimizer state.
     d_opt_state: discriminator optimizer state.
     ema_g_params: exponential moving average of the generator parameters (== g_params when EMA is off).
-    hparams: this replica's values of the vmapped hyper-parameters (`config.vmap_hparams`), by dotted field name;
-      empty when none are vmapped.
+    hparams: this replica's values of the vmapped hyper-parameters (`config.vmap_hparams`, names from
+      `parallel.VMAPPABLE_HPARAMS`); empty when none are vmapped.
   """
   step: jax.Array
   key: jax.Array
@@ -171,10 +171,10 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
   replicas = parallel.replicas_of(config)
   parallel.validate(config, replicas.size)
   vmapped = tuple(sorted(replicas.hparams))
-  if "objective_kwargs.real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
-    _fail("vmap_hparams", "objective_kwargs.real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
-  if "objective_kwargs.gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
-    _fail("vmap_hparams", "objective_kwargs.gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
+  if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
+    _fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
+  if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
+    _fail("vmap_hparams", "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
   target = targets_lib.get_target(config.target)
   generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
   discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
@@ -183,8 +183,8 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
       generator=generator,
       discriminator=discriminator,
       objective=objective,
-      g_tx=make_optimizer(config.optimizer_g, "optimizer_g", "optimizer_g.learning_rate" in vmapped),
-      d_tx=make_optimizer(config.optimizer_d, "optimizer_d", "optimizer_d.learning_rate" in vmapped),
+      g_tx=make_optimizer(config.optimizer_g, "optimizer_g", "g_learning_rate" in vmapped),
+      d_tx=make_optimizer(config.optimizer_d, "optimizer_d", "d_learning_rate" in vmapped),
       latent_dim=models.latent_dim(generator),
       data_dim=target.dim,
       batch_size=config.batch_size,
@@ -208,10 +208,10 @@ def init_state(gan: GAN, key: jax.Array, hparams: dict[str, jax.Array] | None = 
   g_params = gan.generator.init(k_g, jnp.zeros((1, gan.latent_dim)))
   d_params = gan.discriminator.init(k_d, jnp.zeros((1, gan.data_dim)))
   g_opt_state, d_opt_state = gan.g_tx.init(g_params), gan.d_tx.init(d_params)
-  if "optimizer_g.learning_rate" in hparams:
-    g_opt_state = _with_learning_rate(g_opt_state, hparams["optimizer_g.learning_rate"])
-  if "optimizer_d.learning_rate" in hparams:
-    d_opt_state = _with_learning_rate(d_opt_state, hparams["optimizer_d.learning_rate"])
+  if "g_learning_rate" in hparams:
+    g_opt_state = _with_learning_rate(g_opt_state, hparams["g_learning_rate"])
+  if "d_learning_rate" in hparams:
+    d_opt_state = _with_learning_rate(d_opt_state, hparams["d_learning_rate"])
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       key=key,
@@ -229,13 +229,13 @@ def _discriminator_loss(gan: GAN, state: TrainState, d_params, real, key):
   fake = jax.lax.stop_gradient(gan.generate(state.g_params, k_z, real.shape[0]))
   disc = lambda x: gan.discriminator.apply(d_params, x)
   real_out, fake_out = disc(real), disc(fake)
-  if "objective_kwargs.real_target" in gan.vmapped:
+  if "real_target" in gan.vmapped:
     loss = objectives_lib.logistic_discriminator_loss(
-        real_out, fake_out, real_target=state.hparams["objective_kwargs.real_target"])
+        real_out, fake_out, real_target=state.hparams["real_target"])
   else:
     loss = gan.objective.discriminator_loss(real_out, fake_out)
   penalty = jnp.zeros(())
-  gp_weight = gan.hparam(state, "objective_kwargs.gradient_penalty_weight", gan.objective.gradient_penalty_weight)
+  gp_weight = gan.hparam(state, "gradient_penalty_weight", gan.objective.gradient_penalty_weight)
   if gan.objective.gradient_penalty_weight:
     penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, k_gp)
   # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
