@@ -13,6 +13,7 @@ from ml_collections import config_flags
 
 from gan_jax import compare
 from gan_jax import train
+from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Comparison config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory.")
@@ -22,6 +23,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  writers.quiet_library_logs()
   try:
     compare.validate(_CONFIG.value)
   except ValueError as e:

@@ -4,6 +4,9 @@
       --config.objective=wasserstein --config.seed=3
 
 Re-running the same command on the same workdir resumes from the latest checkpoint.
+
+Several hosts: start the same command on every host with `--distributed` (SLURM, Open MPI and Cloud TPU are
+auto-detected) or with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`; see the README.
 """
 import sys
 
@@ -11,17 +14,26 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from gan_jax import parallel
 from gan_jax import train
+from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for metrics, checkpoints and plots.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Start JAX's multi-host runtime (cluster auto-detected).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0 (implies --distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes (with --coordinator_address).")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index (with --coordinator_address).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  writers.quiet_library_logs()
   try:
+    if _DISTRIBUTED.value or _COORDINATOR.value:
+      parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     train.build_gan(_CONFIG.value)  # Validates every field before anything compiles.
   except ValueError as e:
     sys.exit(f"error: {e}")

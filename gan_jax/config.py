@@ -1,6 +1,8 @@
 """The fields every training config shares, with their defaults (configs/*.py start from `base_config()`)."""
 import ml_collections
 
+from gan_jax import parallel
+
 
 def optimizer_config(name: str = "adam", learning_rate: float = 2e-4, **options) -> ml_collections.ConfigDict:
   """One player's optax optimizer: `name` (adam | rmsprop | sgd), `learning_rate`, and that optimizer's options."""
@@ -27,6 +29,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.ema_decay = 0.0                  # EMA of generator parameters (0 = off)
   c.seed = 0
   c.num_seeds = 1                    # replicas trained together in one program: seeds seed … seed+num_seeds−1
+  # Hyper-parameters vmapped inside the same program: name -> values (empty = not vmapped), e.g.
+  # --config.vmap_hparams.g_learning_rate="(1e-4, 1e-3)"; replicas = product of the non-empty lists × num_seeds.
+  c.vmap_hparams = ml_collections.ConfigDict({name: () for name in parallel.VMAPPABLE_HPARAMS})
+  # Device layout: "none", "replicas" (shard the replica axis) or "data" (shard each batch); 0 devices = all.
+  c.parallel = ml_collections.ConfigDict(dict(layout="none", num_devices=0))
   c.num_steps = 2000                 # generator steps
   c.batch_size = 256
   c.eval_every = 200

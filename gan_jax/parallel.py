@@ -59,13 +59,13 @@ def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
   Raises:
     ValueError: for a field that cannot be vmapped or an empty / non-numeric list of values.
   """
-  grid = dict(config.get("vmap_hparams", {}) or {})
+  grid = {k: v for k, v in (config.get("vmap_hparams", None) or {}).items() if len(v)}
   for name, values in grid.items():
     if name not in VMAPPABLE_HPARAMS:
       raise ValueError(f"config.vmap_hparams has {name!r}; allowed: {', '.join(VMAPPABLE_HPARAMS)}")
     if (not isinstance(values, (list, tuple)) or not values
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
-      raise ValueError(f"config.vmap_hparams[{name!r}]={values!r} is invalid; allowed: a non-empty list of numbers")
+      raise ValueError(f"config.vmap_hparams.{name}={values!r} is invalid; allowed: a list of numbers")
   seeds = config.seed + np.arange(config.num_seeds)
   names = sorted(grid)
   combos = list(itertools.product(*(grid[n] for n in names))) or [()]

@@ -10,6 +10,7 @@ the final line is truncated, and `read_metrics` skips it. On resume from a check
 """
 from collections.abc import Callable, Mapping
 import json
+import logging as logging_std
 import math
 import numbers
 import os
@@ -66,7 +67,7 @@ class MetricWriter:
     if not clean:
       return
     for row in clean:
-      logging.info("%s", _format_row(row))
+      logging.debug("%s", _format_row(row))
     if self.just_logging:
       return
     # The whole chunk in one write on an O_APPEND fd: a kill can truncate only the last line, never interleave.
@@ -382,3 +383,18 @@ def _format_duration(seconds: float) -> str:
   hours, rest = divmod(seconds, 3600)
   minutes, secs = divmod(rest, 60)
   return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class _LibraryInfoFilter(logging_std.Filter):
+  """Drops INFO-and-below records of noisy libraries (Orbax logs every save and restore step)."""
+  NOISY = ("/orbax/", "/jax/_src/", "/etils/")
+
+  def filter(self, record: logging_std.LogRecord) -> bool:
+    return record.levelno > logging_std.INFO or not any(n in record.pathname for n in self.NOISY)
+
+
+def quiet_library_logs() -> None:
+  """Keeps the terminal to gan-jax's own progress lines: library INFO logs (Orbax, JAX) are dropped."""
+  handler = logging.get_absl_handler()
+  if not any(isinstance(f, _LibraryInfoFilter) for f in handler.filters):
+    handler.addFilter(_LibraryInfoFilter())
