@@ -24,6 +24,9 @@ def get_config():
   c.eval_every = 150
   c.checkpoint_every = 750
   c.eval_samples = 4096
+  c.eval_kde_samples = 500
+  c.optimizer_g = config_lib.optimizer_config("adam", 3e-3, b1=0.5, b2=0.999)
+  c.optimizer_d = config_lib.optimizer_config("adam", 3e-3, b1=0.5, b2=0.999)
   c.objectives = ("minimax", "non_saturating", "wasserstein")
   # Arjovsky et al. 2017 train the critic n_critic = 5 times per generator step, with weights clipped to ±0.01.
   c.overrides = ml_collections.ConfigDict({"wasserstein": {"n_critic": 5}})
