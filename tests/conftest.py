@@ -2,6 +2,11 @@
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# A persistent compilation cache shared by the xdist workers and the subprocesses tests start: the same programs
+# (tiny configs, resumed runs) compile once per session instead of once per test.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".jax_cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import jax  # noqa: E402
 from hypothesis import settings  # noqa: E402
