@@ -40,6 +40,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_samples = 4096              # held-out samples per player for the discriminator-based estimates
   c.eval_mc_samples = 20_000         # Monte Carlo samples of the exact divergences in d >= 2
   c.eval_kde_samples = 1000          # generator samples behind the KDE estimates (0 = off)
+  c.eval_w1_samples = 1000           # samples per side of the 2-D optimal-transport W1 `w1_ot` (0 = off)
   c.checkpoint_every = 1000          # steps (0 = only at the end)
   c.keep_checkpoints = 3
   c.plot_every = 1000                # density / sample plots at evaluations that are multiples of this, and at

@@ -438,9 +438,19 @@ def _w1_quadrature(p: Distribution, g: Distribution) -> Estimate:
 @functools.partial(jax.jit, static_argnames=("num_samples",))
 def _w1_transport(p: Distribution, g: Distribution, key: Array, num_samples: int) -> Estimate:
   k_p, k_g = jax.random.split(key)
-  x, y = p.sample(k_p, num_samples), g.sample(k_g, num_samples)
+  return w1_from_samples(p.sample(k_p, num_samples), g.sample(k_g, num_samples))
+
+
+def w1_from_samples(x: Array, y: Array) -> Estimate:
+  """W1 between two equal-size samples (n, d) by optimal assignment in `W1_BATCHES` batches (see `w1`).
+
+  Works for any generator, density or not; biased upward like every empirical W1.
+  """
+  if x.shape != y.shape or x.ndim != 2 or x.shape[0] < 2 * W1_BATCHES:
+    raise ValueError(f"w1_from_samples needs two (n, d) samples of equal shape with n >= {2 * W1_BATCHES}; "
+                     f"got {x.shape} and {y.shape}")
   out = jax.pure_callback(_w1_host, jax.ShapeDtypeStruct((2,), jnp.float32), x, y, vmap_method="sequential")
-  return Estimate(value=out[0], stderr=out[1], method="optimal_transport", num_samples=num_samples)
+  return Estimate(value=out[0], stderr=out[1], method="optimal_transport", num_samples=x.shape[0])
 
 
 # --- estimates from a discriminator's outputs ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 At each evaluation, per replica (vmappable, jittable):
 - exact `js`, `kl_pg` = KL(p‖g), `kl_gp` = KL(g‖p), `w1` (1-D) and V(D*, G) when the generator has a density
   (invertible generators), from `divergences.py`; Monte Carlo ones carry `<name>_stderr`;
+- `w1_ot` in 2-D: W1 by optimal assignment between held-out samples, for any generator (biased upward);
 - the same with g replaced by a Gaussian KDE of generator samples (`js_kde`, `kl_pg_kde`, `kl_gp_kde`), for any
   generator in ≤ 2 dimensions — estimates, named so no one mistakes them for exact;
 - from the training discriminator on held-out samples: V(D, G), the JS lower bound, the KL plug-ins (logit
@@ -29,11 +30,12 @@ class EvalSpec(NamedTuple):
   num_samples: int         # held-out samples per player for the discriminator-based estimates
   mc_samples: int          # Monte Carlo samples for exact divergences in d >= 2
   kde_samples: int         # generator samples behind the KDE (0 = off)
+  w1_samples: int = 0      # held-out samples per side of the 2-D optimal-transport W1 (0 = off)
 
 
 def _estimate(out: dict, name: str, est: divergences.Estimate) -> None:
   out[name] = est.value
-  if est.method == "monte_carlo":
+  if est.method in ("monte_carlo", "optimal_transport"):
     out[name + "_stderr"] = est.stderr
 
 
@@ -97,6 +99,11 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
   if spec.kde_samples and target.dim <= 2:
     g_kde = metrics_lib.kde(gan.generate(state.g_params, k_kde_s, spec.kde_samples))
     _divergences(out, "_kde", target, g_kde, k_kde, spec.mc_samples)
+
+  if target.dim == 2 and spec.w1_samples:
+    # Sample-based, for any generator: named apart from the exact 1-D `w1`.
+    n = spec.w1_samples
+    _estimate(out, "w1_ot", divergences.w1_from_samples(real[:n], fake[:n]))
 
   if isinstance(target, distributions.GaussianMixture) and target.dim == 2:
     samples = gan.generate(state.g_params, k_modes, MODE_SAMPLES)

@@ -375,6 +375,7 @@ def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
       num_samples=config.eval_samples,
       mc_samples=config.get("eval_mc_samples", 20_000),
       kde_samples=config.get("eval_kde_samples", 1000),
+      w1_samples=min(config.get("eval_w1_samples", 1000), config.eval_samples),
   )
 
 

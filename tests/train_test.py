@@ -199,3 +199,15 @@ def test_learning_drives_exact_js_down(objective, tmp_path):
   assert first["js"] > 0.3
   assert rows[0]["js"] < 0.01, rows[0]
   assert rows[0]["d_vs_dstar"] < 0.1, rows[0]
+
+
+def test_ring_with_mlp_generator_logs_kde_ot_and_modes(tmp_path):
+  config = _config(target="ring", generator="mlp", generator_kwargs=ml_collections.ConfigDict(), num_steps=2,
+                   eval_every=2, eval_w1_samples=200)
+  rows = train.train_and_evaluate(config, str(tmp_path))
+  for key in ("js_kde", "js_kde_stderr", "kl_pg_kde", "w1_ot", "w1_ot_stderr", "modes_covered", "high_quality",
+              "js_lower_bound"):
+    assert key in rows[0], key
+  assert "js" not in rows[0]  # No exact divergences without a generator density.
+  assert 0 <= rows[0]["modes_covered"] <= 8 and 0.0 <= rows[0]["high_quality"] <= 1.0
+  assert 0.0 <= rows[0]["js_kde"] <= np.log(2) + 4 * rows[0]["js_kde_stderr"]
