@@ -211,3 +211,17 @@ def test_ring_with_mlp_generator_logs_kde_ot_and_modes(tmp_path):
   assert "js" not in rows[0]  # No exact divergences without a generator density.
   assert 0 <= rows[0]["modes_covered"] <= 8 and 0.0 <= rows[0]["high_quality"] <= 1.0
   assert 0.0 <= rows[0]["js_kde"] <= np.log(2) + 4 * rows[0]["js_kde_stderr"]
+
+
+def test_generator_ema_follows_its_definition():
+  config = _config(ema_decay=0.75)
+  gan = train.build_gan(config)
+  target = train.targets_lib.get_target(config.target)
+  state = jax.tree.map(lambda x: x[0], train.init_states(gan, train.seeds_of(config)))
+  one, _ = train.train_step(gan, state, train.sample_real(gan, target, state))
+  two, _ = train.train_step(gan, one, train.sample_real(gan, target, one))
+  # ema_1 = 0.75·θ_0 + 0.25·θ_1; ema_2 = 0.75·ema_1 + 0.25·θ_2 (by hand, in NumPy).
+  for t0, t1, t2, ema in zip(*(jax.tree.leaves(s.g_params) for s in (state, one, two)),
+                             jax.tree.leaves(two.ema_g_params)):
+    expected = 0.75 * (0.75 * np.asarray(t0) + 0.25 * np.asarray(t1)) + 0.25 * np.asarray(t2)
+    np.testing.assert_allclose(ema, expected, rtol=1e-6, atol=1e-7)
