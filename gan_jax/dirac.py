@@ -14,7 +14,8 @@ unchanged. Their f′(0) is here the derivative of the discriminator loss in the
 At the equilibrium (0, 0) the unregularised game's Jacobian has eigenvalues ±i·f′(0) (Mescheder et al. 2018,
 Lemma 2.2): simultaneous gradient descent spirals out, alternating descent cycles. The R1 penalty (γ/2)·ψ² gives
 eigenvalues −γ/2 ± sqrt(γ²/4 − f′(0)²) (Sec. 4.1), so every γ > 0 converges locally and γ = 2·f′(0) = 1 is
-critically damped.
+critically damped. WGAN-GP's penalty λ(|ψ| − 1)² has no stationary point at ψ = 0: its trajectories do not reach
+(0, 0) (from (1, 1) they stall near (2λ, 0⁺), where the penalty's push on ψ balances the generator's).
 
 The game is also trainable through the training engine: `engine_gan` builds a `train.GAN` from the engine's own
 pieces (a `PointMass` target, `models.get_discriminator('linear')`, the `PointMassGenerator` below, SGD) and
@@ -27,6 +28,7 @@ from typing import Any
 from flax import linen as nn
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 import optax
 
@@ -163,9 +165,21 @@ def vector_field(game: DiracGame, params: ArrayLike) -> Array:
   return -jnp.stack([d_theta, d_psi])
 
 
+# jit with the game static: one small program per game instead of dozens of eager ops per evaluation.
+_vector_field = jax.jit(vector_field, static_argnums=0)
+_jacobian = jax.jit(lambda game, p: jax.jacfwd(lambda q: vector_field(game, q))(p), static_argnums=0)
+
+
+def vector_field_on_grid(game: DiracGame, thetas: ArrayLike, psis: ArrayLike) -> Array:
+  """v at every (θ, ψ) of a grid: (len(psis), len(thetas), 2), rows indexed by ψ (matplotlib's quiver order)."""
+  theta, psi = jnp.meshgrid(jnp.asarray(thetas, jnp.float32), jnp.asarray(psis, jnp.float32))
+  points = jnp.stack([theta.ravel(), psi.ravel()], axis=-1)
+  return jax.vmap(lambda p: _vector_field(game, p))(points).reshape(theta.shape + (2,))
+
+
 def jacobian(game: DiracGame, params: ArrayLike = (0.0, 0.0)) -> Array:
   """The Jacobian ∂v/∂(θ, ψ) (2, 2) of the gradient vector field, by forward-mode autodiff (default at (0, 0))."""
-  return jax.jacfwd(lambda p: vector_field(game, p))(_check_params(params))
+  return _jacobian(game, _check_params(params))
 
 
 def equilibrium_eigenvalues(game: DiracGame) -> np.ndarray:
@@ -242,7 +256,7 @@ def simulate(game: DiracGame, init: ArrayLike, *, num_steps: int, learning_rate:
     new = jnp.stack([new_theta, new_psi])
     return new, new
 
-  _, path = jax.lax.scan(step, init, None, length=num_steps)
+  _, path = jax.jit(lambda x: jax.lax.scan(step, x, None, length=num_steps))(init)
   return jnp.concatenate([init[None], path], axis=0)
 
 
