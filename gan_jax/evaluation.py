@@ -81,7 +81,9 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
     # Lipschitz constant up to an unknown scale, so this is W1 up to that scale.
     out["w1_critic"] = jnp.mean(real_out) - jnp.mean(fake_out)
 
-  if models.is_invertible(gan.generator):
+  # Singular targets (point masses, parallel lines) have no density: only discriminator-based estimates apply.
+  has_density = not isinstance(target, (distributions.PointMass, distributions.ParallelLines))
+  if has_density and models.is_invertible(gan.generator):
     g = models.GeneratorDistribution(gan.generator, state.g_params)
     _divergences(out, "", target, g, k_exact, spec.mc_samples)
     v_opt = divergences.value_at_optimum(target, g, key=jax.random.fold_in(k_exact, 7),
@@ -96,7 +98,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
       out["d_vs_dstar"] = jnp.mean(jnp.abs(d - d_star(both)))
       out["v_gap"] = v_opt.value - out["v_d"]
 
-  if spec.kde_samples and target.dim <= 2:
+  if has_density and spec.kde_samples and target.dim <= 2:
     g_kde = metrics_lib.kde(gan.generate(state.g_params, k_kde_s, spec.kde_samples))
     _divergences(out, "_kde", target, g_kde, k_kde, spec.mc_samples)
 

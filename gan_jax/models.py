@@ -446,6 +446,8 @@ def latent_dim(module: nn.Module) -> int:
     return module.dim
   if isinstance(module, MLPGenerator):
     return module.latent_dim
+  if isinstance(module, PointMassGenerator):
+    return module.dim
   raise ValueError(
       f"latent_dim needs a generator ({', '.join(c.__name__ for c in _GENERATOR_CLASSES.values())}), "
       f"got {type(module).__name__}")
@@ -498,11 +500,32 @@ class GeneratorDistribution:
     return self.module.apply(self.params, method="bounds")
 
 
+class PointMassGenerator(nn.Module):
+  """The Dirac-GAN generator (Mescheder et al. 2018): every latent maps to one learned atom θ (initialised at 0).
+
+  Attributes:
+    dim: data dimension; the latent has the same size (it is ignored).
+  """
+  dim: int = 1
+
+  def __post_init__(self) -> None:
+    _check_positive(dim=self.dim)
+    super().__post_init__()
+
+  @nn.compact
+  def __call__(self, z: Array) -> Array:
+    """Returns θ repeated for each latent: (n, dim) for z (n, dim)."""
+    theta = self.param("theta", nn.initializers.zeros, (self.dim,))
+    # θ + 0·z keeps the latent in the graph (shape and dtype) without letting it move the sample.
+    return theta + 0.0 * z
+
+
 _GENERATOR_CLASSES: dict[str, type[nn.Module]] = {
     "mlp": MLPGenerator,
     "affine": AffineGenerator,
     "flow1d": MonotoneFlow1D,
     "realnvp": RealNVP,
+    "point": PointMassGenerator,
 }
 _DISCRIMINATOR_CLASSES: dict[str, type[nn.Module]] = {
     "mlp": MLPDiscriminator,

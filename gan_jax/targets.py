@@ -12,6 +12,9 @@ TARGETS: dict[str, Callable[[], Any]] = {
         locs=[[-2.0], [2.0]], scales=[[0.5], [0.5]], weights=[0.5, 0.5]),
     "gaussian_2d": lambda: distributions.Gaussian([1.0, -1.0], [0.5, 1.0]),
     # PacGAN / VEEGAN toy targets (Lin et al. 2018; Srivastava et al. 2017).
+    # The Dirac-GAN's data (Mescheder et al. 2018): a point mass at 0; no density, so only the
+    # discriminator-based estimates are logged.
+    "dirac": lambda: distributions.PointMass(0.0),
     "ring": distributions.ring,
     "grid": distributions.grid,
 }

@@ -442,7 +442,7 @@ def test_gradients_flow_through_discriminators():
 
 
 def test_registries_and_helpers():
-  assert models.GENERATORS == ("mlp", "affine", "flow1d", "realnvp")
+  assert models.GENERATORS == ("mlp", "affine", "flow1d", "realnvp", "point")
   assert models.DISCRIMINATORS == ("mlp", "linear")
   assert isinstance(models.get_generator("mlp", dim=3, latent_dim=5), models.MLPGenerator)
   assert models.latent_dim(models.get_generator("mlp", dim=3, latent_dim=5)) == 5
@@ -450,8 +450,9 @@ def test_registries_and_helpers():
   assert models.latent_dim(models.get_generator("affine", dim=4)) == 4
   assert models.latent_dim(models.get_generator("flow1d", dim=1, num_units=3)) == 1
   assert models.latent_dim(models.get_generator("realnvp", dim=3)) == 3
+  assert models.latent_dim(models.get_generator("point", dim=2)) == 2
   assert [models.is_invertible(models.get_generator(n, dim=1 if n == "flow1d" else 2))
-          for n in models.GENERATORS] == [False, True, True, True]
+          for n in models.GENERATORS] == [False, True, True, True, False]
   assert not models.is_invertible(models.MLPDiscriminator())
   assert models.get_discriminator("mlp", features=4).features == 4
 
@@ -514,3 +515,14 @@ def test_call_errors_are_raised_before_tracing():
     models.MLPDiscriminator().init(KEY, jnp.zeros((5,)))
   with pytest.raises(ValueError, match=r"x must have shape \(n, d\)"):
     models.LinearDiscriminator().init(KEY, jnp.zeros((5,)))
+
+
+def test_point_mass_generator_ignores_the_latent():
+  gen = models.get_generator("point", dim=2)
+  params = gen.init(jax.random.PRNGKey(0), jnp.zeros((1, 2)))
+  assert models.count_params(params) == 2
+  params = {"params": {"theta": jnp.array([1.5, -2.0])}}
+  x = gen.apply(params, jax.random.normal(jax.random.PRNGKey(1), (5, 2)))
+  np.testing.assert_array_equal(x, np.tile([1.5, -2.0], (5, 1)))
+  grad = jax.grad(lambda p: jnp.sum(gen.apply(p, jnp.ones((3, 2)))))(params)
+  np.testing.assert_array_equal(grad["params"]["theta"], [3.0, 3.0])

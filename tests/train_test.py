@@ -225,3 +225,26 @@ def test_generator_ema_follows_its_definition():
                              jax.tree.leaves(two.ema_g_params)):
     expected = 0.75 * (0.75 * np.asarray(t0) + 0.25 * np.asarray(t1)) + 0.25 * np.asarray(t2)
     np.testing.assert_allclose(ema, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_dirac_gan_through_build_gan_spirals_out_unless_r1(tmp_path):
+  """Mescheder et al. 2018: simultaneous GD on the Dirac-GAN moves away from (θ, ψ) = (0, 0); R1 (γ = 1) converges."""
+  sys.path.insert(0, os.path.join(ROOT, "configs"))
+  import dirac as dirac_config  # pylint: disable=g-import-not-at-top
+
+  def final_radius(r1_weight):
+    config = dirac_config.get_config()
+    config.r1_weight = r1_weight
+    gan = train.build_gan(config)
+    target = train.targets_lib.get_target(config.target)
+    state = train.init_states(gan, train.seeds_of(config))
+    state = state.replace(g_params={"params": {"theta": jnp.ones_like(state.g_params["params"]["theta"])}})
+    state, _ = jax.jit(jax.vmap(lambda s: train.train_steps(gan, target, s, 300)))(state)
+    theta = float(state.g_params["params"]["theta"][0, 0])
+    psi = float(jax.tree.leaves(state.d_params)[0].reshape(-1)[0])
+    return np.hypot(theta, psi)
+
+  assert final_radius(0.0) > 1.0
+  assert final_radius(1.0) < 0.05
+  rows = train.train_and_evaluate(dirac_config.get_config(), str(tmp_path))
+  assert "v_d" in rows[0] and "js" not in rows[0] and "js_kde" not in rows[0]
