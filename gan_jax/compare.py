@@ -1,11 +1,12 @@
 """Train one config under several objectives and compare their divergence trajectories (the main demo job)."""
-import copy
 import os
 from typing import Sequence
 
 import ml_collections
 import numpy as np
 
+from gan_jax import summary
+from gan_jax import sweep
 from gan_jax import train
 from gan_jax import writers
 
@@ -18,18 +19,9 @@ def objective_config(config: ml_collections.ConfigDict, objective: str) -> ml_co
   Raises:
     ValueError: for an override naming a field the config does not have.
   """
-  c = copy.deepcopy(config)
-  overrides = c.get("overrides", ml_collections.ConfigDict()).get(objective, {})
+  overrides = config.get("overrides", ml_collections.ConfigDict()).get(objective, {})
+  c = sweep.apply_overrides(config, {"objective": objective, **overrides}, where=f"config.overrides.{objective}")
   with c.unlocked():
-    c.objective = objective
-    for field, value in overrides.items():
-      *path, leaf = field.split(".")
-      parent = c
-      for part in path:
-        parent = parent[part]
-      if leaf not in parent:
-        raise ValueError(f"config.overrides.{objective} sets unknown field {field!r}")
-      parent[leaf] = value
     for extra in ("objectives", "overrides"):
       if extra in c:
         del c[extra]
@@ -60,12 +52,8 @@ def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   return rows
 
 
-def trajectories(rows: Sequence[dict], metric: str) -> tuple[np.ndarray, np.ndarray]:
-  """(steps, values (num_steps, num_seeds)) of one metric, seeds in ascending order."""
-  steps = sorted({r["step"] for r in rows if metric in r})
-  seeds = sorted({r["seed"] for r in rows})
-  table = {(r["step"], r["seed"]): r.get(metric, np.nan) for r in rows}
-  return np.array(steps), np.array([[table.get((s, seed), np.nan) for seed in seeds] for s in steps], float)
+# Moved to `summary` (sweeps summarise with it too); kept here for `figures`.
+trajectories = summary.trajectories
 
 
 def summarize(rows_by_objective: dict[str, list[dict]],

@@ -1,0 +1,45 @@
+"""A tiny sweep for tests (configs/testing.py sizes: 4 steps, batch 32): 2 members × 2 seeds, in seconds.
+
+Command:
+  python experiments/sweep.py --config=configs/sweeps/testing.py --workdir=/tmp/gan_jax_sweep_testing
+Variants (`--config=configs/sweeps/testing.py:VARIANT`): `nan` adds a member whose SGD learning rate of 1e30 makes
+the engine raise `NonFiniteError`; `four` has 4 members that differ only in `checkpoint_every` (one compiled
+program for all, for the concurrency test); `bad_field` and `bad_value` are invalid sweeps.
+"""
+from gan_jax import config as config_lib
+from gan_jax import sweep
+
+
+def get_config(arg: str = ""):
+  del arg  # the variants differ only in their sweep
+  c = config_lib.base_config()
+  c.target = "mixture_1d"
+  c.generator = "flow1d"
+  c.generator_kwargs.num_units = 4
+  c.discriminator_kwargs.features = 16
+  c.discriminator_kwargs.depth = 1
+  c.batch_size = 32
+  c.num_steps = 4
+  c.eval_every = 2
+  c.eval_samples = 256
+  c.eval_mc_samples = 1000
+  c.eval_kde_samples = 100
+  c.checkpoint_every = 2
+  c.plot_every = 0
+  return c
+
+
+def get_sweep(arg: str = ""):
+  grid = sweep.product({"objective": ["non_saturating"], "checkpoint_every": [2, 4]})
+  if arg == "nan":
+    grid += [{"optimizer_g": config_lib.optimizer_config("sgd", 1e30),
+              "optimizer_d": config_lib.optimizer_config("sgd", 1e30)}]
+  elif arg == "four":
+    grid = sweep.product({"checkpoint_every": [1, 2, 3, 4]})
+  elif arg == "bad_field":
+    grid = sweep.product({"objective": ["minimax"], "optimizer_g.learnin_rate": [1e-3]})
+  elif arg == "bad_value":
+    grid = sweep.product({"objective": ["minimax", "no_such_objective"]})
+  elif arg:
+    raise ValueError(f"unknown sweep variant {arg!r}; allowed: nan, four, bad_field, bad_value")
+  return sweep.Sweep(grid=grid, seeds=2)

@@ -1,0 +1,46 @@
+"""Runs a sweep: every member of a config file's `get_sweep()` grid, resumably, into one sweep directory.
+
+  python experiments/sweep.py --config=configs/sweeps/objectives.py --workdir=runs/sweep_objectives
+  python experiments/sweep.py ... --processes=2                          # two local worker processes
+  python experiments/sweep.py ... --shard_index=$SLURM_ARRAY_TASK_ID --num_shards=16   # one task of a job array
+
+`--config.field=value` overrides the base config of every member. Re-running skips finished members and resumes
+the others; see gan_jax/sweep.py for the grid syntax, the directory layout, locks and the SLURM recipe. Summarise
+with experiments/summarize.py.
+"""
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from gan_jax import sweep
+from gan_jax import writers
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Sweep config file: get_config() (base config) and get_sweep().", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory.")
+_SHARD_INDEX = flags.DEFINE_integer("shard_index", 0, "Run members shard_index, shard_index + num_shards, ...")
+_NUM_SHARDS = flags.DEFINE_integer("num_shards", 1, "Number of shards (e.g. SLURM array tasks).")
+_PROCESSES = flags.DEFINE_integer("processes", 1, "Local worker processes.")
+_RETRY_FAILED = flags.DEFINE_bool("retry_failed", False, "Run members that failed before again.")
+_STALE_AFTER_S = flags.DEFINE_float("stale_after_s", 600.0, "Age of a lock's heartbeat after which it is stale.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  writers.quiet_library_logs()
+  try:
+    report = sweep.run_file(
+        flags.FLAGS["config"].config_filename, _CONFIG.value, _WORKDIR.value, shard_index=_SHARD_INDEX.value,
+        num_shards=_NUM_SHARDS.value, processes=_PROCESSES.value, retry_failed=_RETRY_FAILED.value,
+        stale_after_s=_STALE_AFTER_S.value)
+  except (ValueError, OSError) as e:
+    sys.exit(f"error: {e}")
+  print(report.format())
+
+
+if __name__ == "__main__":
+  app.run(main)

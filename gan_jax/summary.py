@@ -1,0 +1,402 @@
+"""Sweep results: the sweep directory's layout, its tidy results table, and per-member statistics over seeds.
+
+`gan_jax.sweep` writes a sweep directory; this module only reads it (and writes the tables derived from it):
+
+  DIR/sweep.json                    the expanded sweep: member ids and overrides, seeds (marks DIR as a sweep)
+  DIR/members/<id>/                 the member's training workdir (config.json, metrics.jsonl, checkpoints/)
+  DIR/members/<id>/member.json      its overrides and full config
+  DIR/members/<id>/done.json        written when it finished: its final metric rows
+  DIR/members/<id>/error.json       written when it failed: the exception's type, message and traceback
+  DIR/members/<id>/lock             held while a worker runs it (see `gan_jax.sweep`)
+  DIR/members/<id>/events.jsonl     one line per start / finish / failure, with host and pid
+  DIR/results.csv (+ .parquet)      tidy: one row per (member, seed, step), overrides and metrics as columns
+  DIR/summary.md, summary.csv, ranking.csv   written by `summarize`
+
+Statistics are over seeds: mean, sample standard deviation (ddof=1; NaN with one seed) and a percentile-bootstrap
+95% confidence interval of the mean (`NUM_RESAMPLES` = 10,000 resamples of the seeds with replacement, NumPy
+generator seeded with `BOOTSTRAP_SEED` = 0, so the interval is reproducible). With few seeds (3-5) the bootstrap
+interval is narrower than a t-interval would be: read it as a summary of spread, not a calibrated test.
+
+"Final" is a seed's value at the member's last evaluated step; "best" is the lowest value over all its evaluations
+(step 0 included): every default metric is a divergence, so lower is better.
+"""
+import csv
+import io
+import json
+import math
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from gan_jax import writers
+
+SWEEP_FILE = "sweep.json"
+MEMBERS_DIR = "members"
+MEMBER_FILE = "member.json"
+DONE_FILE = "done.json"
+ERROR_FILE = "error.json"
+LOCK_FILE = "lock"
+EVENTS_FILE = "events.jsonl"
+RESULTS_CSV = "results.csv"
+RESULTS_PARQUET = "results.parquet"
+SUMMARY_MD = "summary.md"
+SUMMARY_CSV = "summary.csv"
+RANKING_CSV = "ranking.csv"
+
+# Exact divergences, then the KDE and optimal-transport estimates (whichever a member logged).
+DIVERGENCES = ("js", "kl_pg", "kl_gp", "w1", "js_kde", "kl_pg_kde", "kl_gp_kde", "w1_ot")
+NUM_RESAMPLES = 10_000
+CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 0
+STATUSES = ("done", "failed", "running", "pending")
+
+
+def member_dir(workdir: str, member_id: str) -> str:
+  """The directory of one member (its training workdir)."""
+  return os.path.join(workdir, MEMBERS_DIR, member_id)
+
+
+def read_sweep(workdir: str) -> dict:
+  """Reads `DIR/sweep.json`.
+
+  Returns:
+    {"members": [{"id", "overrides"}, ...], "seed": int, "num_seeds": int, ...}.
+
+  Raises:
+    ValueError: if `workdir` holds no sweep.
+  """
+  path = os.path.join(workdir, SWEEP_FILE)
+  if not os.path.isfile(path):
+    raise ValueError(f"{workdir!r} is not a sweep directory (no {SWEEP_FILE}); run experiments/sweep.py first")
+  with open(path) as f:
+    try:
+      return json.load(f)
+    except ValueError as e:
+      raise ValueError(f"{path} is not valid JSON ({e})") from None
+
+
+def member_status(path: str) -> str:
+  """'done', 'failed', 'running' (a worker holds its lock) or 'pending', from the files in a member directory."""
+  if os.path.exists(os.path.join(path, DONE_FILE)):
+    return "done"
+  if os.path.exists(os.path.join(path, ERROR_FILE)):
+    return "failed"
+  if os.path.exists(os.path.join(path, LOCK_FILE)):
+    return "running"
+  return "pending"
+
+
+def read_json(path: str) -> Any:
+  """A JSON file's content, or None when it is missing (a partial file cannot exist: they are written atomically)."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except FileNotFoundError:
+    return None
+
+
+def _field(config: dict, dotted: str) -> Any:
+  value = config
+  for part in dotted.split("."):
+    if not isinstance(value, dict) or part not in value:
+      return None
+    value = value[part]
+  return value
+
+
+def _cell(value: Any) -> Any:
+  """Tuples / lists / dicts as JSON text, so that every column holds scalars."""
+  return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+def results_table(workdir: str) -> tuple[list[str], list[dict]]:
+  """The tidy results of a sweep: one row per (member, seed, step) logged so far.
+
+  Columns: `member`, `status`, every overridden field (dotted name; the member's config value where another member
+  overrides it and this one does not), then every logged metric (`step`, `seed`, `objective`, ..., divergences).
+
+  Returns:
+    (columns, rows), rows in sweep order, then seed, then step.
+
+  Raises:
+    ValueError: if `workdir` holds no sweep.
+  """
+  sweep = read_sweep(workdir)
+  override_columns = sorted({k for m in sweep["members"] for k in m["overrides"]})
+  columns = ["member", "status"] + override_columns
+  metric_columns, rows = [], []
+  for member in sweep["members"]:
+    path = member_dir(workdir, member["id"])
+    metrics_path = os.path.join(path, writers.METRICS_FILE)
+    if not os.path.exists(metrics_path):
+      continue
+    info = read_json(os.path.join(path, MEMBER_FILE)) or {"config": {}}
+    fixed = {"member": member["id"], "status": member_status(path)}
+    for column in override_columns:
+      value = member["overrides"].get(column, _field(info["config"], column))
+      fixed[column] = _cell(value)
+    metric_rows = sorted(writers.read_metrics(metrics_path), key=lambda r: (r["seed"], r["step"]))
+    for row in metric_rows:
+      for key in row:
+        if key not in fixed and key not in metric_columns:
+          metric_columns.append(key)
+      rows.append({**fixed, **{k: _cell(v) for k, v in row.items() if k not in fixed}})
+  head = [c for c in ("step", "seed") if c in metric_columns]
+  columns += head + [c for c in metric_columns if c not in head]
+  return columns, rows
+
+
+def _status_fingerprint(workdir: str, sweep: dict) -> tuple[str, ...]:
+  return tuple(member_status(member_dir(workdir, m["id"])) for m in sweep["members"])
+
+
+def _write_csv(path: str, columns: Sequence[str], rows: Sequence[dict]) -> None:
+  text = io.StringIO()
+  out = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+  out.writeheader()
+  out.writerows(rows)
+  # Atomic replace: concurrent workers and readers never see a half-written table.
+  writers._atomic_write(path, text.getvalue().encode("utf-8"))  # pylint: disable=protected-access
+
+
+def _parquet_available() -> bool:
+  try:
+    import pandas  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+    import pyarrow  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  except ImportError:
+    return False
+  return True
+
+
+def write_results(workdir: str, max_attempts: int = 5) -> list[str]:
+  """Collects `results_table` into DIR/results.csv (and results.parquet when pandas and pyarrow are importable).
+
+  Safe with several workers collecting at once: each writes a complete table atomically, then checks that no
+  member finished or failed while it was reading; if one did, its table may have replaced a more complete one, so it
+  collects again. The last write therefore holds every member finished before it.
+
+  Args:
+    workdir: the sweep directory.
+    max_attempts: collections before giving up on a still-changing sweep (the last table is still complete up to
+      its own start).
+
+  Returns:
+    The paths written.
+
+  Raises:
+    ValueError: if `workdir` holds no sweep.
+  """
+  sweep = read_sweep(workdir)
+  for _ in range(max_attempts):
+    before = _status_fingerprint(workdir, sweep)
+    columns, rows = results_table(workdir)
+    paths = [os.path.join(workdir, RESULTS_CSV)]
+    _write_csv(paths[0], columns, rows)
+    if _parquet_available():
+      import pandas as pd  # pylint: disable=g-import-not-at-top
+      paths.append(os.path.join(workdir, RESULTS_PARQUET))
+      tmp = f"{paths[1]}.{os.getpid()}.tmp"
+      pd.DataFrame(rows, columns=columns).to_parquet(tmp)
+      os.replace(tmp, paths[1])
+    if _status_fingerprint(workdir, sweep) == before:
+      break
+  return paths
+
+
+def trajectories(rows: Sequence[dict], metric: str) -> tuple[np.ndarray, np.ndarray]:
+  """(steps, values (num_steps, num_seeds)) of one metric, seeds in ascending order (NaN where not logged)."""
+  steps = sorted({r["step"] for r in rows if metric in r})
+  seeds = sorted({r["seed"] for r in rows})
+  table = {(r["step"], r["seed"]): r.get(metric, np.nan) for r in rows}
+  return np.array(steps), np.array([[table.get((s, seed), np.nan) for seed in seeds] for s in steps], float)
+
+
+def bootstrap_ci(values: Sequence[float], *, confidence: float = CONFIDENCE, num_resamples: int = NUM_RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+  """Percentile-bootstrap confidence interval of the mean.
+
+  Args:
+    values: one value per seed (NaNs are dropped).
+    confidence: the interval's nominal coverage, in (0, 1).
+    num_resamples: bootstrap resamples (each draws len(values) values with replacement).
+    seed: seed of the NumPy generator (fixed: the same values give the same interval).
+
+  Returns:
+    (low, high): the (1 − confidence)/2 and (1 + confidence)/2 quantiles of the resampled means; (nan, nan) for
+    fewer than two finite values (one seed says nothing about spread).
+
+  Raises:
+    ValueError: for a confidence outside (0, 1) or num_resamples < 1.
+  """
+  if not 0.0 < confidence < 1.0:
+    raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+  if not isinstance(num_resamples, int) or num_resamples < 1:
+    raise ValueError(f"num_resamples must be an integer >= 1, got {num_resamples!r}")
+  x = np.asarray(values, float)
+  x = x[np.isfinite(x)]
+  if x.size < 2:
+    return math.nan, math.nan
+  rng = np.random.default_rng(seed)
+  means = x[rng.integers(0, x.size, size=(num_resamples, x.size))].mean(axis=1)
+  alpha = 1.0 - confidence
+  low, high = np.quantile(means, [alpha / 2, 1.0 - alpha / 2])
+  return float(low), float(high)
+
+
+def seed_statistics(values: Sequence[float], **bootstrap_kwargs) -> dict[str, float]:
+  """n, mean, std (ddof=1) and bootstrap CI (`ci_low`, `ci_high`) of the finite values, one per seed."""
+  x = np.asarray(values, float)
+  x = x[np.isfinite(x)]
+  low, high = bootstrap_ci(x, **bootstrap_kwargs)
+  return {
+      "n": int(x.size),
+      "mean": float(x.mean()) if x.size else math.nan,
+      "std": float(x.std(ddof=1)) if x.size > 1 else math.nan,
+      "ci_low": low,
+      "ci_high": high,
+  }
+
+
+def member_statistics(rows: Sequence[dict], metrics: Sequence[str], **bootstrap_kwargs) -> list[dict]:
+  """Final and best value of each metric over seeds, for one member's metric rows.
+
+  Returns:
+    One dict per (metric present in rows, kind in ("final", "best")): metric, kind, step (the final step), and
+    `seed_statistics`' n, mean, std, ci_low, ci_high.
+  """
+  out = []
+  for metric in metrics:
+    steps, values = trajectories(rows, metric)
+    if not steps.size:
+      continue
+    with np.errstate(all="ignore"):
+      best = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in values.T])
+    for kind, per_seed in (("final", values[-1]), ("best", best)):
+      out.append({"metric": metric, "kind": kind, "step": int(steps[-1]),
+                  **seed_statistics(per_seed, **bootstrap_kwargs)})
+  return out
+
+
+def _format_number(x: float) -> str:
+  return "—" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def _mean_std(s: dict) -> str:
+  return _format_number(s["mean"]) + ("" if not math.isfinite(s["std"]) else f" ± {_format_number(s['std'])}")
+
+
+def _ci(s: dict) -> str:
+  return "—" if not math.isfinite(s["ci_low"]) else f"[{_format_number(s['ci_low'])}, {_format_number(s['ci_high'])}]"
+
+
+def _markdown_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+  out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+  out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in line) + " |" for line in lines]
+  return "\n".join(out)
+
+
+def _overrides_text(overrides: dict) -> str:
+  return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "(base config)"
+
+
+def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str = "js") -> str:
+  """Statistics over seeds per member, and a ranking per target, written into the sweep directory.
+
+  Writes DIR/summary.csv (one row per member, metric and kind: final / best), DIR/ranking.csv (per target,
+  finished members ordered by the final mean of `rank_by`, lowest first; NaN last) and DIR/summary.md (both, as
+  Markdown, plus the failed members and their errors). Also refreshes DIR/results.csv.
+
+  Args:
+    workdir: a sweep directory.
+    metrics: metrics to summarise; None = every metric of `DIVERGENCES` that the members logged.
+    rank_by: the metric to rank by (its final mean over seeds; lower is better).
+
+  Returns:
+    The Markdown text.
+
+  Raises:
+    ValueError: if `workdir` holds no sweep, a requested metric (or `rank_by`) was logged by no member, or no
+      member has finished.
+  """
+  sweep = read_sweep(workdir)
+  write_results(workdir)
+  members, logged = [], set()
+  for m in sweep["members"]:
+    path = member_dir(workdir, m["id"])
+    status = member_status(path)
+    rows = []
+    if status == "done":
+      rows = writers.read_metrics(os.path.join(path, writers.METRICS_FILE))
+      logged.update(k for r in rows for k, v in r.items() if isinstance(v, (int, float)))
+    info = read_json(os.path.join(path, MEMBER_FILE)) or {"config": {}}
+    members.append({"id": m["id"], "overrides": m["overrides"], "status": status, "rows": rows,
+                    "target": info["config"].get("target", "?"), "path": path})
+  done = [m for m in members if m["status"] == "done"]
+  if not done:
+    counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
+    raise ValueError(f"no member of the sweep in {workdir!r} has finished yet ({counts})")
+  if metrics is None:
+    metrics = [m for m in DIVERGENCES if m in logged]
+  metrics = list(dict.fromkeys(list(metrics) + [rank_by]))
+  for metric in metrics:
+    if metric not in logged:
+      raise ValueError(f"metric {metric!r} was logged by no finished member; logged: "
+                       f"{', '.join(sorted(logged - {'step', 'seed'}))}")
+
+  stats_rows = []
+  for m in done:
+    m["stats"] = {(s["metric"], s["kind"]): s for s in member_statistics(m["rows"], metrics)}
+    for s in m["stats"].values():
+      stats_rows.append({"member": m["id"], "target": m["target"], **m["overrides"], **s})
+  override_keys = sorted({k for m in done for k in m["overrides"]})
+  stat_columns = ["member", "target"] + override_keys + ["metric", "kind", "step", "n", "mean", "std", "ci_low",
+                                                         "ci_high"]
+  _write_csv(os.path.join(workdir, SUMMARY_CSV), stat_columns, [{k: _cell(v) for k, v in r.items()}
+                                                                for r in stats_rows])
+
+  def rank_key(m):
+    mean = m["stats"].get((rank_by, "final"), {"mean": math.nan})["mean"]
+    return (not math.isfinite(mean), mean if math.isfinite(mean) else 0.0, m["id"])
+
+  nan_stats = {"n": 0, "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+  ranking_rows, sections = [], []
+  counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
+  sections.append(
+      f"# Sweep summary: {workdir}\n\n{len(members)} members: {counts}. Over seeds: mean ± std (ddof=1) and the "
+      f"{CONFIDENCE:.0%} percentile-bootstrap CI of the mean ({NUM_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}). "
+      "Final = last evaluation; best = lowest over evaluations.")
+  for target in sorted({m["target"] for m in done}):
+    ranked = sorted((m for m in done if m["target"] == target), key=rank_key)
+    lines = []
+    for rank, m in enumerate(ranked, start=1):
+      final = m["stats"].get((rank_by, "final"), nan_stats)
+      best = m["stats"].get((rank_by, "best"), nan_stats)
+      ranking_rows.append({"target": target, "rank": rank, "member": m["id"], "metric": rank_by,
+                           **{f"final_{k}": v for k, v in final.items()}, **{f"best_{k}": v for k, v in best.items()}})
+      lines.append([str(rank), m["id"], _overrides_text(m["overrides"]), str(final["n"]), _mean_std(final),
+                    _ci(final), _mean_std(best), _ci(best)])
+    sections.append(f"## Ranking for target {target}, by final {rank_by} (lower is better)\n\n" + _markdown_table(
+        ["rank", "member", "overrides", "seeds", f"final {rank_by}", "95% CI", f"best {rank_by}", "95% CI"], lines))
+  ranking_columns = ["target", "rank", "member", "metric"] + [f"{kind}_{k}" for kind in ("final", "best")
+                                                                for k in nan_stats]
+  _write_csv(os.path.join(workdir, RANKING_CSV), ranking_columns, ranking_rows)
+
+  lines = []
+  for m in done:
+    for metric in metrics:
+      if (metric, "final") in m["stats"]:
+        final, best = m["stats"][(metric, "final")], m["stats"][(metric, "best")]
+        lines.append([m["id"], metric, str(final["step"]), _mean_std(final), _ci(final), _mean_std(best), _ci(best)])
+  sections.append("## Final and best values per member\n\n" + _markdown_table(
+      ["member", "metric", "final step", "final", "95% CI", "best", "95% CI"], lines))
+  failed = [m for m in members if m["status"] == "failed"]
+  if failed:
+    lines = []
+    for m in failed:
+      error = read_json(os.path.join(m["path"], ERROR_FILE)) or {}
+      lines.append([m["id"], f"{error.get('type', '?')}: {error.get('message', '?')}"])
+    sections.append("## Failed members\n\n" + _markdown_table(["member", "error"], lines))
+  text = "\n\n".join(sections) + "\n"
+  writers._atomic_write(os.path.join(workdir, SUMMARY_MD), text.encode("utf-8"))  # pylint: disable=protected-access
+  return text

@@ -1,0 +1,202 @@
+"""Tests of sweep aggregation: bootstrap CIs and seed statistics against exact answers, and `summarize` on a
+hand-written sweep directory whose means, stds and ranking are known."""
+import csv
+import itertools
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from gan_jax import compare
+from gan_jax import summary
+
+
+# ------------------------------------------------------------------------------------------ statistics over seeds
+
+
+def test_bootstrap_ci_of_a_constant_is_degenerate():
+  low, high = summary.bootstrap_ci([0.25] * 5)
+  assert low == high == 0.25
+  s = summary.seed_statistics([0.25] * 5)
+  assert (s["n"], s["mean"], s["std"]) == (5, 0.25, 0.0)
+
+
+def test_bootstrap_ci_of_two_values_by_hand():
+  # Resampled means of {0, 1} are 0, 1/2, 1 with probabilities 1/4, 1/2, 1/4: the 2.5% and 97.5% quantiles are 0
+  # and 1 (each tail has 25% >> 2.5% of the mass).
+  assert summary.bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
+  s = summary.seed_statistics([0.0, 1.0])
+  assert s["mean"] == 0.5
+  assert s["std"] == pytest.approx(math.sqrt(0.5))  # sample std: sqrt(((-.5)² + .5²) / 1)
+
+
+def test_bootstrap_quantiles_match_the_exact_bootstrap_distribution():
+  # The bootstrap distribution of the mean of 5 values is the 5^5 equally likely resamples: enumerate them.
+  values = np.array([0.0, 1.0, 3.0, 7.0, 15.0])
+  exact = np.sort([np.mean(t) for t in itertools.product(values, repeat=5)])
+  exact_low, exact_high = exact[int(0.025 * exact.size)], exact[int(np.ceil(0.975 * exact.size)) - 1]
+  low, high = summary.bootstrap_ci(values, num_resamples=200_000)
+  step = 1.0 / 5  # neighbouring support points of the mean are (a multiple of) 0.2 apart
+  assert abs(low - exact_low) <= step + 1e-9
+  assert abs(high - exact_high) <= step + 1e-9
+
+
+def test_bootstrap_ci_agrees_with_normal_theory_on_a_large_sample():
+  x = np.random.default_rng(1).normal(3.0, 2.0, size=4000)
+  half = stats.norm.ppf(0.975) * x.std(ddof=1) / math.sqrt(x.size)
+  low, high = summary.bootstrap_ci(x)
+  assert low == pytest.approx(x.mean() - half, abs=0.05 * half)
+  assert high == pytest.approx(x.mean() + half, abs=0.05 * half)
+
+
+def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
+  rng = np.random.default_rng(2)
+  covered = 0
+  for i in range(300):
+    sample = rng.normal(1.0, 1.0, 50)
+    low, high = summary.bootstrap_ci(sample, num_resamples=2000, seed=i)
+    covered += low <= 1.0 <= high
+  # Percentile bootstrap at n = 50 covers ~0.94; binomial sd over 300 draws is ~0.013.
+  assert 0.89 <= covered / 300 <= 0.99
+
+
+def test_bootstrap_is_reproducible_and_drops_nan():
+  x = list(np.random.default_rng(3).uniform(size=8)) + [np.nan]
+  assert summary.bootstrap_ci(x) == summary.bootstrap_ci(x[:8])
+  assert summary.bootstrap_ci(x, seed=1, num_resamples=100) != summary.bootstrap_ci(x, seed=2, num_resamples=100)
+  s = summary.seed_statistics(x)
+  assert s["n"] == 8 and s["mean"] == pytest.approx(np.mean(x[:8])) and s["std"] == pytest.approx(np.std(x[:8], ddof=1))
+
+
+def test_one_seed_has_no_spread():
+  s = summary.seed_statistics([0.3])
+  assert s["mean"] == 0.3 and math.isnan(s["std"]) and math.isnan(s["ci_low"]) and math.isnan(s["ci_high"])
+
+
+@pytest.mark.parametrize("kwargs", [{"confidence": 1.0}, {"confidence": 0.0}, {"num_resamples": 0}])
+def test_bootstrap_rejects_bad_arguments(kwargs):
+  with pytest.raises(ValueError):
+    summary.bootstrap_ci([1.0, 2.0], **kwargs)
+
+
+def test_trajectories_and_compare_share_it():
+  rows = [{"step": 0, "seed": 1, "js": 0.5}, {"step": 0, "seed": 0, "js": 0.6}, {"step": 2, "seed": 0, "js": 0.1}]
+  steps, values = summary.trajectories(rows, "js")
+  np.testing.assert_array_equal(steps, [0, 2])
+  np.testing.assert_array_equal(values, [[0.6, 0.5], [0.1, np.nan]])
+  assert compare.trajectories is summary.trajectories
+
+
+def test_member_statistics_final_and_best():
+  # seed 0: js 0.5, 0.2, 0.3; seed 1: 0.6, 0.4, 0.1 at steps 0, 5, 10.
+  rows = [{"step": s, "seed": seed, "js": v}
+          for seed, vals in ((0, (0.5, 0.2, 0.3)), (1, (0.6, 0.4, 0.1))) for s, v in zip((0, 5, 10), vals)]
+  out = {(r["metric"], r["kind"]): r for r in summary.member_statistics(rows, ["js", "w1"])}
+  assert set(out) == {("js", "final"), ("js", "best")}
+  assert out[("js", "final")]["step"] == 10
+  assert out[("js", "final")]["mean"] == pytest.approx(0.2)
+  assert out[("js", "final")]["std"] == pytest.approx(np.std([0.3, 0.1], ddof=1))
+  assert out[("js", "best")]["mean"] == pytest.approx(0.15)  # min per seed: 0.2 and 0.1
+
+
+# ------------------------------------------------------------------------------------ a hand-written sweep directory
+
+
+def _write_member(workdir, mid, overrides, target, js_by_seed, status="done", extra_config=None):
+  path = summary.member_dir(workdir, mid)
+  os.makedirs(path)
+  config = {"target": target, "n_critic": 1, **(extra_config or {})}
+  with open(os.path.join(path, summary.MEMBER_FILE), "w") as f:
+    json.dump({"id": mid, "overrides": overrides, "config": config}, f)
+  with open(os.path.join(path, "metrics.jsonl"), "w") as f:
+    for seed, values in js_by_seed.items():
+      for step, v in zip((0, 10), values):
+        f.write(json.dumps({"step": step, "seed": seed, "target": target, "js": v, "w1": 2 * v}) + "\n")
+  if status == "done":
+    open(os.path.join(path, summary.DONE_FILE), "w").write("{}")
+  elif status == "failed":
+    with open(os.path.join(path, summary.ERROR_FILE), "w") as f:
+      json.dump({"type": "NonFiniteError", "message": "non-finite loss at step 3"}, f)
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+  d = str(tmp_path / "sweep")
+  os.makedirs(d)
+  members = [
+      ("a", {"objective": "minimax"}, "mixture_1d", {0: (0.6, 0.30), 1: (0.6, 0.50), 2: (0.6, 0.40)}, "done"),
+      ("b", {"objective": "wasserstein", "n_critic": 5}, "mixture_1d", {0: (0.6, 0.2), 1: (0.6, 0.1), 2: (0.6, 0.3)},
+       "done"),
+      ("c", {"objective": "minimax", "target": "gaussian_1d"}, "gaussian_1d", {0: (0.5, 0.05), 1: (0.5, 0.07)},
+       "done"),
+      ("d", {"objective": "non_saturating"}, "mixture_1d", {0: (0.6,), 1: (0.6,)}, "failed"),
+  ]
+  for mid, overrides, target, js, status in members:
+    _write_member(d, mid, overrides, target, js, status)
+  with open(os.path.join(d, summary.SWEEP_FILE), "w") as f:
+    json.dump({"members": [{"id": m[0], "overrides": m[1]} for m in members] + [{"id": "e", "overrides": {}}],
+               "seed": 0, "num_seeds": 3}, f)
+  return d
+
+
+def _read_csv(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+def test_results_table_is_tidy(sweep_dir):
+  summary.write_results(sweep_dir)
+  rows = _read_csv(os.path.join(sweep_dir, summary.RESULTS_CSV))
+  # a: 3 seeds × 2 steps, b: 6, c: 2 × 2, d (failed): 2 × 1, e (pending): none.
+  assert len(rows) == 6 + 6 + 4 + 2
+  assert list(rows[0])[:7] == ["member", "status", "n_critic", "objective", "target", "step", "seed"]
+  by_key = {(r["member"], r["seed"], r["step"]): r for r in rows}
+  assert by_key[("b", "1", "10")]["js"] == "0.1" and by_key[("b", "1", "10")]["w1"] == "0.2"
+  assert by_key[("b", "1", "10")]["n_critic"] == "5"
+  assert by_key[("a", "0", "10")]["n_critic"] == "1"  # not overridden by a: its config's value
+  assert by_key[("d", "0", "0")]["status"] == "failed"
+  assert {r["status"] for r in rows if r["member"] != "d"} == {"done"}
+  assert os.path.exists(os.path.join(sweep_dir, summary.RESULTS_PARQUET)) == summary._parquet_available()
+
+
+def test_summarize_known_answer(sweep_dir):
+  text = summary.summarize(sweep_dir)
+  stats_rows = _read_csv(os.path.join(sweep_dir, summary.SUMMARY_CSV))
+  got = {(r["member"], r["metric"], r["kind"]): r for r in stats_rows}
+  assert {m for m, _, _ in got} == {"a", "b", "c"}  # only finished members
+  a_final = got[("a", "js", "final")]
+  assert float(a_final["mean"]) == pytest.approx(0.4)
+  assert float(a_final["std"]) == pytest.approx(0.1)  # sample std of 0.3, 0.5, 0.4
+  assert float(a_final["ci_low"]) >= 0.3 and float(a_final["ci_high"]) <= 0.5
+  assert float(got[("b", "w1", "best")]["mean"]) == pytest.approx(0.4)  # 2 × mean(0.2, 0.1, 0.3)
+  assert float(got[("c", "js", "best")]["mean"]) == pytest.approx(0.06)
+  ranking = _read_csv(os.path.join(sweep_dir, summary.RANKING_CSV))
+  assert [(r["target"], r["rank"], r["member"]) for r in ranking] == [
+      ("gaussian_1d", "1", "c"), ("mixture_1d", "1", "b"), ("mixture_1d", "2", "a")]
+  assert "## Ranking for target mixture_1d, by final js" in text
+  assert "NonFiniteError: non-finite loss at step 3" in text
+  assert "1 failed" in text and "1 pending" in text
+  with open(os.path.join(sweep_dir, summary.SUMMARY_MD)) as f:
+    assert f.read() == text
+
+
+def test_summarize_rank_by_another_metric(sweep_dir):
+  # w1 = 2·js in this table: the same order, and the reported values are w1's.
+  summary.summarize(sweep_dir, metrics=["w1"], rank_by="w1")
+  ranking = _read_csv(os.path.join(sweep_dir, summary.RANKING_CSV))
+  assert [r["member"] for r in ranking if r["target"] == "mixture_1d"] == ["b", "a"]
+  assert float(ranking[1]["final_mean"]) == pytest.approx(0.4)  # b: 2 × 0.2
+
+
+def test_summarize_bad_input(sweep_dir, tmp_path):
+  with pytest.raises(ValueError, match="is not a sweep directory"):
+    summary.summarize(str(tmp_path / "empty"))
+  with pytest.raises(ValueError, match="metric 'nope' was logged by no finished member"):
+    summary.summarize(sweep_dir, rank_by="nope")
+  for mid in ("a", "b", "c"):
+    os.unlink(os.path.join(summary.member_dir(sweep_dir, mid), summary.DONE_FILE))
+  with pytest.raises(ValueError, match="no member of the sweep .* has finished yet"):
+    summary.summarize(sweep_dir)
