@@ -26,7 +26,7 @@ def main(coordinator: str, num_processes: str, process_id: str, workdir: str, ov
   assert jax.device_count() == 2 * int(num_processes), jax.devices()
   config = testing_config.get_config()
   for k, v in json.loads(overrides).items():
-    config[k] = v
+    config[k] = ml_collections.ConfigDict(v) if isinstance(v, dict) else v
   config.parallel = ml_collections.ConfigDict({"layout": "data", "num_devices": 0})
   train.train_and_evaluate(config, workdir)
   # Restore what was saved collectively and dump this process's own (replicated) copy of the generator.

@@ -31,7 +31,7 @@ def _config(**overrides):
   c.generator_kwargs = ml_collections.ConfigDict()
   c.eval_kde_samples = 0
   for k, v in overrides.items():
-    c[k] = v
+    c[k] = ml_collections.ConfigDict(v) if isinstance(v, dict) else v
   return c
 
 
@@ -151,7 +151,8 @@ def _free_port():
     return s.getsockname()[1]
 
 
-MULTIHOST_OVERRIDES = {"num_seeds": 2, "num_steps": 4, "eval_every": 2, "checkpoint_every": 2, "batch_size": 64}
+MULTIHOST_OVERRIDES = {"num_seeds": 2, "num_steps": 4, "eval_every": 2, "checkpoint_every": 2, "batch_size": 64,
+                       "generator": "affine", "generator_kwargs": {}, "eval_kde_samples": 0}
 
 
 def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path):
