@@ -157,7 +157,7 @@ def _write_csv(path: str, columns: Sequence[str], rows: Sequence[dict]) -> None:
   out.writeheader()
   out.writerows(rows)
   # Atomic replace: concurrent workers and readers never see a half-written table.
-  writers._atomic_write(path, text.getvalue().encode("utf-8"))  # pylint: disable=protected-access
+  writers.atomic_write(path, text.getvalue().encode("utf-8"))
 
 
 def _parquet_available() -> bool:
@@ -398,5 +398,5 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
       lines.append([m["id"], f"{error.get('type', '?')}: {error.get('message', '?')}"])
     sections.append("## Failed members\n\n" + _markdown_table(["member", "error"], lines))
   text = "\n\n".join(sections) + "\n"
-  writers._atomic_write(os.path.join(workdir, SUMMARY_MD), text.encode("utf-8"))  # pylint: disable=protected-access
+  writers.atomic_write(os.path.join(workdir, SUMMARY_MD), text.encode("utf-8"))
   return text

@@ -383,7 +383,7 @@ def shard(items: Sequence[Any], shard_index: int, num_shards: int) -> list:
 
 def _config_json(config: ml_collections.ConfigDict) -> dict:
   # As writers.write_config stores it (tuples -> lists), so a stored config compares equal to a recomputed one.
-  text = json.dumps(config.to_dict(), sort_keys=True, default=writers._json_default)  # pylint: disable=protected-access
+  text = json.dumps(config.to_dict(), sort_keys=True, default=writers.json_default)
   return json.loads(text)
 
 
@@ -399,7 +399,7 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 def _write_json(path: str, value: Any) -> None:
   data = (json.dumps(value, indent=2, sort_keys=True, allow_nan=True, default=str) + "\n").encode()
-  writers._atomic_write(path, data)  # pylint: disable=protected-access
+  writers.atomic_write(path, data)
 
 
 def _log_event(path: str, event: str, **fields) -> None:

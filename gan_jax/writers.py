@@ -151,9 +151,9 @@ def write_config(workdir: str, config: Any) -> str:
   as_dict = config.to_dict() if hasattr(config, "to_dict") else config
   if not isinstance(as_dict, Mapping):
     raise ValueError(f"config must be a ConfigDict or a dict, got {type(config).__name__}")
-  text = json.dumps(as_dict, sort_keys=True, indent=2, allow_nan=True, default=_json_default) + "\n"
+  text = json.dumps(as_dict, sort_keys=True, indent=2, allow_nan=True, default=json_default) + "\n"
   os.makedirs(os.fspath(workdir), exist_ok=True)
-  _atomic_write(path, text.encode("utf-8"))
+  atomic_write(path, text.encode("utf-8"))
   return path
 
 
@@ -197,7 +197,7 @@ def truncate_metrics(path: str, max_step: int) -> int:
   if len(kept) < len(rows) or truncated:
     logging.info("%s: kept %d rows with step <= %d, dropped %d%s", path, len(kept), max_step,
                  len(rows) - len(kept), " and a truncated final line" if truncated else "")
-    _atomic_write(path, b"".join(kept))
+    atomic_write(path, b"".join(kept))
   return len(kept)
 
 
@@ -315,7 +315,7 @@ def _parse_metrics(path: str, warn: bool = True) -> tuple[list[dict], list[bytes
   return rows, kept, truncated
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes) -> None:
   """Replaces `path` with `data`: readers see the old or the new file, never a partial one."""
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
@@ -353,7 +353,7 @@ def _to_uint8_hwc(tag: str, image: Any) -> np.ndarray:
   return np.round(image * 255.0).astype(np.uint8)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
   if isinstance(value, (np.ndarray, np.generic, jax.Array)):
     return np.asarray(value).tolist()
   raise ValueError(f"config value {value!r} of type {type(value).__name__} is not JSON-serializable")
