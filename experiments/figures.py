@@ -5,6 +5,8 @@ r"""The paper figures of the ablation, recomputed by the library: writes WORKDIR
       --config.dirac_gan.num_steps=600
 
 Figures: nash, goodfellow_fig1, generator_costs, gradient_vanishing, wgan_parallel_lines, optimal_critic,
+divergence_trajectories (from a sweep; runs a tiny one when --config.divergence_trajectories.sweep_dir is empty),
+mode_coverage,
 dirac_gan (or all). Every field of `gan_jax.paper_figures.default_config()` can be overridden with
 --config.<figure>.<field>=value. The logic lives in `gan_jax.paper_figures`; this file is only flags and one call.
 """

@@ -11,6 +11,10 @@ floats) and a `<name>_figure(data) -> Figure`; `make_figure(name, config)` runs 
 - `wgan_parallel_lines`: Arjovsky et al. 2017, Fig. 1: JS, KL and W1 on the parallel lines.
 - `optimal_critic`: Arjovsky et al. 2017, Fig. 2: a saturated D* against an (almost) linear WGAN-GP critic.
 - `dirac_gan`: Mescheder et al. 2018, Figs. 1–3: Dirac-GAN vector fields, trajectories and eigenvalues.
+- `divergence_trajectories` (Fig. 7): exact JS, KL both ways and W1 against steps per objective, from a sweep
+  directory: mean over (member, seed) runs ± 95% bootstrap CI (`summary.seed_statistics`).
+- `mode_coverage` (Fig. 8): ring and grid samples per objective after a short training, with modes covered and %
+  high quality (`metrics.mode_quality`, the VEEGAN / PacGAN protocol).
 
 Training runs go through the engine (`train.build_gan`, `train.init_states`, `train.train_steps` /
 `train.train_step`); a frozen player is an optimizer that outputs zero updates (`optax.set_to_zero`).
@@ -20,6 +24,7 @@ import json
 import math
 import os
 import pathlib
+import tempfile
 from typing import Any, Callable
 
 import flax
@@ -36,9 +41,12 @@ from gan_jax import dirac
 from gan_jax import distributions
 from gan_jax import divergences
 from gan_jax import figures
+from gan_jax import metrics
 from gan_jax import models
 from gan_jax import nash
 from gan_jax import objectives
+from gan_jax import summary
+from gan_jax import sweep
 from gan_jax import targets as targets_lib
 from gan_jax import train
 
@@ -128,6 +136,26 @@ def default_config() -> ml_collections.ConfigDict:
   d.learning_rate = 0.1
   d.grid_size = 15                   # quiver arrows per axis on [−2, 2]².
   d.gammas = tuple(np.round(np.linspace(0.0, 2.0, 21), 4).tolist())
+
+  t = c.divergence_trajectories = ml_collections.ConfigDict()
+  t.sweep_dir = ""                   # a finished sweep directory; "" runs `sweep_config` into `run_dir` first.
+  t.sweep_config = "configs/sweeps/figures.py"   # relative to the repository root; `path:arg` allowed.
+  t.run_dir = ""                     # "" = a fresh temporary directory (write_figures: WORKDIR/<name>_sweep).
+  t.target = ""                      # "" = the sweep's only target.
+  t.metrics = ("js", "kl_pg", "kl_gp", "w1")
+  t.num_resamples = summary.NUM_RESAMPLES
+
+  m = c.mode_coverage = ml_collections.ConfigDict()
+  m.targets = ("ring", "grid")
+  m.objectives = ("minimax", "non_saturating", "wgan_gp")
+  m.num_steps = 2000
+  m.batch_size = 256
+  m.features = 128                   # MLP width and depth of both players.
+  m.depth = 3
+  m.learning_rate = 1e-3
+  m.num_samples = 2500               # samples drawn, plotted and scored per panel.
+  m.num_std = 3.0                    # the quality radius in σ (VEEGAN / PacGAN).
+  m.seed = 0
   return c
 
 
@@ -146,6 +174,13 @@ def testing_config() -> ml_collections.ConfigDict:
   c.optimal_critic.num_steps = 1500
   c.dirac_gan.grid_size = 7
   c.dirac_gan.gammas = (0.0, 0.5, 1.0, 2.0)
+  c.divergence_trajectories.num_resamples = 2000
+  c.mode_coverage.objectives = ("minimax", "non_saturating")
+  c.mode_coverage.num_steps = 300
+  c.mode_coverage.batch_size = 128
+  c.mode_coverage.features = 32
+  c.mode_coverage.depth = 2
+  c.mode_coverage.num_samples = 1000
   return c
 
 
@@ -770,6 +805,202 @@ def dirac_gan_figure(data: Data) -> Figure:
   return fig
 
 
+# --- 7. divergence_trajectories --------------------------------------------------------------------------------
+
+def _load_base_config(config_path: str) -> ml_collections.ConfigDict:
+  """`get_config(arg)` of a sweep config file given as `path` or `path:arg` (as for --config)."""
+  path, *arg = config_path.split(":", 1)
+  if not os.path.isfile(path):
+    raise ValueError(f"sweep config file {path!r} does not exist")
+  spec = importlib.util.spec_from_file_location("figure_sweep_config", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(*arg)
+
+
+def _run_figure_sweep(cfg: ml_collections.ConfigDict) -> str:
+  """Runs (or resumes: finished members are skipped) `cfg.sweep_config` into `cfg.run_dir`; returns the dir."""
+  path, *arg = cfg.sweep_config.split(":", 1)
+  path = path if os.path.isabs(path) else str(_ROOT / path)
+  config_path = ":".join([path, *arg])
+  workdir = cfg.run_dir or tempfile.mkdtemp(prefix="gan_jax_divergence_trajectories_")
+  sweep.run_file(config_path, _load_base_config(config_path), workdir)
+  return workdir
+
+
+def _finite_float(value: Any) -> float:
+  """A results-table cell as a float; NaN for a missing or non-numeric cell."""
+  try:
+    return float(value)
+  except (TypeError, ValueError):
+    return math.nan
+
+
+def compute_divergence_trajectories(cfg: ml_collections.ConfigDict) -> Data:
+  """Divergences against training steps per objective, over the finished members of a sweep.
+
+  Rows come from `summary.results_table` (each member's metrics.jsonl), finished members only, for one target.
+  Members are grouped by the objective they trained (members differing in other overrides are pooled), and
+  every (member, seed) is one run. At each step: the mean over the runs' finite values and the 95% percentile
+  bootstrap CI of that mean (`summary.seed_statistics`, seeded, so reproducible).
+
+  Args:
+    cfg: `default_config().divergence_trajectories`.
+
+  Returns:
+    sweep_dir, target, objectives (tuple, sweep order), metrics (those logged), members {objective: [ids]},
+    num_runs {objective: int}, curves {objective: {metric: {steps, mean, ci_low, ci_high, n}}} (arrays (s,)).
+
+  Raises:
+    ValueError: for an invalid field, a directory holding no sweep, no finished member, or an ambiguous or
+      absent target.
+  """
+  _positive_int(cfg, "divergence_trajectories", "num_resamples")
+  unknown = [m for m in cfg.metrics if m not in summary.DIVERGENCES]
+  if not cfg.metrics or unknown:
+    _fail("divergence_trajectories.metrics", tuple(cfg.metrics), f"a non-empty subset of {summary.DIVERGENCES}")
+  workdir = cfg.sweep_dir or _run_figure_sweep(cfg)
+  sweep_info = summary.read_sweep(workdir)  # one-line ValueError for a directory holding no sweep
+  _, rows = summary.results_table(workdir)
+  rows = [r for r in rows if r["status"] == "done"]
+  if not rows:
+    raise ValueError(f"no member of the sweep in {workdir!r} has finished ({len(sweep_info['members'])} members)")
+  targets = sorted({str(r.get("target")) for r in rows})
+  target = cfg.target or (targets[0] if len(targets) == 1 else "")
+  if target not in targets:
+    _fail("divergence_trajectories.target", cfg.target, f"one of the sweep's targets: {', '.join(targets)}")
+  rows = [r for r in rows if str(r.get("target")) == target]
+
+  objectives = tuple(dict.fromkeys(r["objective"] for r in rows))
+  present = tuple(m for m in cfg.metrics if any(m in r for r in rows))
+  curves, members, num_runs = {}, {}, {}
+  for objective in objectives:
+    group = [r for r in rows if r["objective"] == objective]
+    runs = sorted({(r["member"], r["seed"]) for r in group})
+    members[objective] = sorted({r["member"] for r in group})
+    num_runs[objective] = len(runs)
+    column = {run: i for i, run in enumerate(runs)}
+    curves[objective] = {}
+    for metric in present:
+      steps = np.array(sorted({r["step"] for r in group if metric in r}), np.int64)
+      row_of = {s: i for i, s in enumerate(steps.tolist())}
+      values = np.full((steps.size, len(runs)), np.nan)
+      for r in group:
+        if metric in r:
+          values[row_of[r["step"]], column[(r["member"], r["seed"])]] = _finite_float(r[metric])
+      stats = [summary.seed_statistics(v, num_resamples=cfg.num_resamples) for v in values]
+      curves[objective][metric] = {"steps": steps, **{k: np.array([s[k] for s in stats], float)
+                                                      for k in ("mean", "ci_low", "ci_high", "n")}}
+  return {"sweep_dir": workdir, "target": target, "objectives": objectives, "metrics": present,
+          "members": members, "num_runs": num_runs, "curves": curves}
+
+
+def divergence_trajectories_figure(data: Data) -> Figure:
+  """One panel per metric: the mean over runs per objective, its 95% bootstrap CI as a band."""
+  fig, axes = figures.new_figure(ncols=len(data["metrics"]), panel_size=(3.6, 3.0))
+  for ax, metric in zip(axes, data["metrics"]):
+    means = []
+    for objective, (colour, style, marker) in zip(data["objectives"], figures.SERIES_STYLES):
+      c = data["curves"][objective][metric]
+      ax.plot(c["steps"], c["mean"], color=colour, linestyle=style, marker=marker, markersize=3,
+              label=f"{objective} ({data['num_runs'][objective]} runs)")
+      ax.fill_between(c["steps"], c["ci_low"], c["ci_high"], color=colour, alpha=0.15, linewidth=0)
+      means.append(c["mean"][np.isfinite(c["mean"])])
+    # KL and W1 can span orders of magnitude over a long run (JS is bounded by log 2): log scale only then.
+    means = np.concatenate(means)
+    if metric != "js" and means.size and means.min() > 0 and means.max() > 10 * means.min():
+      ax.set_yscale("log")
+    label = figures.DIVERGENCE_LABELS.get(metric, metric)
+    figures.style_axes(ax, "generator step", label, title=label)
+  fig.suptitle(f"Exact divergences on {data['target']}: mean over seeds ± 95% bootstrap CI",
+               fontsize=figures.FONT_SIZE + 1)
+  return fig
+
+
+# --- 8. mode_coverage ------------------------------------------------------------------------------------------
+
+def compute_mode_coverage(cfg: ml_collections.ConfigDict) -> Data:
+  """Trains an MLP GAN per (target, objective) with the engine and scores its samples (VEEGAN / PacGAN protocol).
+
+  Scores: `metrics.mode_quality` against the target's modes (σ = its per-mode scale): modes covered and the
+  fraction of high-quality samples (within `num_std`·σ of the nearest mode). The target's own samples are scored
+  the same way, as the 'data' column (all modes covered, ≈ `metrics.high_quality_ceiling(2)`).
+
+  Args:
+    cfg: `default_config().mode_coverage`.
+
+  Returns:
+    targets, objectives, num_std, high_quality_ceiling; per target t: locs_<t> (k, 2), scale_<t> (k,),
+    num_modes_<t>; per t and column c (an objective or 'data'): samples_<t>_<c> (n, 2), modes_covered_<t>_<c>
+    (int), high_quality_<t>_<c> (fraction in [0, 1]).
+
+  Raises:
+    ValueError: for an invalid field (an unknown target or objective included), before anything trains.
+  """
+  _positive_int(cfg, "mode_coverage", "num_steps", "batch_size", "features", "depth", "num_samples")
+  _positive_float(cfg, "mode_coverage", "learning_rate", "num_std")
+  if not cfg.targets or not cfg.objectives:
+    _fail("mode_coverage.targets", (tuple(cfg.targets), tuple(cfg.objectives)), "non-empty targets and objectives")
+  data: Data = {"targets": tuple(cfg.targets), "objectives": tuple(cfg.objectives), "num_std": float(cfg.num_std),
+                "high_quality_ceiling": metrics.high_quality_ceiling(2, cfg.num_std)}
+  configs = {}
+  for t in cfg.targets:
+    if t not in ("ring", "grid"):
+      _fail("mode_coverage.targets", tuple(cfg.targets), "ring | grid (2-D mixtures with modes)")
+    for o in cfg.objectives:
+      c = _engine_config(t, "mlp", o, cfg.batch_size, cfg.seed, cfg.learning_rate, cfg.learning_rate)
+      c.generator_kwargs = ml_collections.ConfigDict(dict(features=cfg.features, depth=cfg.depth))
+      c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=cfg.features, depth=cfg.depth))
+      # PacGAN / VEEGAN toy settings: Adam with β1 = 0.5.
+      c.optimizer_g = config_lib.optimizer_config("adam", cfg.learning_rate, b1=0.5, b2=0.999)
+      c.optimizer_d = config_lib.optimizer_config("adam", cfg.learning_rate, b1=0.5, b2=0.999)
+      configs[t, o] = c
+  gans = {k: train.build_gan(c) for k, c in configs.items()}  # validates every run before any trains
+
+  key = jax.random.PRNGKey(cfg.seed)
+  for t in cfg.targets:
+    target = targets_lib.get_target(t)
+    locs, scale = np.asarray(target.locs), np.asarray(target.scales)[:, 0]
+    data.update({f"locs_{t}": locs, f"scale_{t}": scale, f"num_modes_{t}": int(locs.shape[0])})
+    columns = {"data": np.asarray(target.sample(jax.random.fold_in(key, 0xDA7A), cfg.num_samples))}
+    for o in cfg.objectives:
+      gan = gans[t, o]
+      state = train.init_states(gan, np.array([cfg.seed]))
+      state = jax.jit(jax.vmap(lambda s, gan=gan, target=target: train.train_steps(gan, target, s,
+                                                                                    cfg.num_steps)[0]))(state)
+      columns[o] = np.asarray(gan.generate(_first(state).g_params, jax.random.fold_in(key, 0x5A3B), cfg.num_samples))
+    for name, samples in columns.items():
+      q = metrics.mode_quality(samples, locs, scale, num_std=cfg.num_std)
+      data[f"samples_{t}_{name}"] = samples
+      data[f"modes_covered_{t}_{name}"] = int(q["modes_covered"])
+      data[f"high_quality_{t}_{name}"] = float(q["high_quality"])
+  return data
+
+
+def mode_coverage_figure(data: Data) -> Figure:
+  """Rows: targets; columns: the target's own samples, then one per objective; the scores in the titles."""
+  names = ("data",) + data["objectives"]
+  fig, axes = figures.new_figure(ncols=len(names), nrows=len(data["targets"]), panel_size=(3.0, 3.0))
+  for row, t in enumerate(data["targets"]):
+    locs = data[f"locs_{t}"]
+    pad = 0.25 * float(np.ptp(locs[:, 0]))
+    for col, name in enumerate(names):
+      ax = axes[row * len(names) + col]
+      samples = data[f"samples_{t}_{name}"]
+      ax.scatter(samples[:, 0], samples[:, 1], s=2, color="#d62728" if name != "data" else "0.4", marker=".",
+                 label="samples" if name != "data" else "data samples")
+      ax.plot(locs[:, 0], locs[:, 1], linestyle="none", marker="+", color="#000000", markersize=7, label="modes")
+      ax.set_xlim(locs[:, 0].min() - pad, locs[:, 0].max() + pad)
+      ax.set_ylim(locs[:, 1].min() - pad, locs[:, 1].max() + pad)
+      ax.set_aspect("equal")
+      title = (f"{t}, {name}\n{data[f'modes_covered_{t}_{name}']}/{data[f'num_modes_{t}']} modes covered, "
+               f"{100 * data[f'high_quality_{t}_{name}']:.1f}% HQ")
+      figures.style_axes(ax, "x₁", "x₂", title=title, legend_loc="upper right" if col == 0 else None)
+  fig.suptitle(f"Mode coverage (VEEGAN / PacGAN): HQ = within {data['num_std']:g}σ of the nearest mode "
+               f"(target ceiling {100 * data['high_quality_ceiling']:.1f}%)", fontsize=figures.FONT_SIZE + 1)
+  return fig
+
+
 # --- registry and output ---------------------------------------------------------------------------------------
 
 FIGURES: dict[str, tuple[Callable[[ml_collections.ConfigDict], Data], Callable[[Data], Figure]]] = {
@@ -780,6 +1011,8 @@ FIGURES: dict[str, tuple[Callable[[ml_collections.ConfigDict], Data], Callable[[
     "wgan_parallel_lines": (compute_wgan_parallel_lines, wgan_parallel_lines_figure),
     "optimal_critic": (compute_optimal_critic, optimal_critic_figure),
     "dirac_gan": (compute_dirac_gan, dirac_gan_figure),
+    "divergence_trajectories": (compute_divergence_trajectories, divergence_trajectories_figure),
+    "mode_coverage": (compute_mode_coverage, mode_coverage_figure),
 }
 
 
@@ -850,9 +1083,12 @@ def write_figures(name: str, workdir: str, config: ml_collections.ConfigDict | N
     ValueError: for an unknown name or an invalid field, before any file is written.
   """
   names = figure_names(name)
-  config = default_config() if config is None else config
+  config = (default_config() if config is None else config).copy_and_resolve_references()
   out = {}
   for n in names:
+    # A figure that runs its own sweep keeps it beside its output, so a second call resumes instead of retraining.
+    if "run_dir" in config[n] and not config[n].run_dir:
+      config[n].run_dir = os.path.join(workdir, f"{n}_sweep")
     fig, data = make_figure(n, config)
     figures.save(fig, os.path.join(workdir, n))
     with open(os.path.join(workdir, f"{n}.json"), "w") as f:

@@ -25,3 +25,12 @@ def test_nash_equilibrium_notebook_runs_and_checks_itself():
   outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
   assert "0.111421" in outputs  # the golden JSD at μ = 1, printed by the Theorem 1 cell
   assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_ablation_notebook_runs():
+  # SWEEP_DIR empty: the notebook runs the tiny sweep configs/sweeps/figures.py itself, into a temporary directory.
+  nb = _execute("ablation.ipynb", {"SWEEP_DIR": ""})
+  outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+  assert "2 members × 3 seeds" in outputs
+  assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+  assert any("text/markdown" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

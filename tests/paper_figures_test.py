@@ -246,7 +246,8 @@ def test_dirac_gan_numbers(config):
 
 def test_registry_and_bad_input():
   assert set(paper_figures.FIGURES) == {"nash", "goodfellow_fig1", "generator_costs", "gradient_vanishing",
-                                        "wgan_parallel_lines", "optimal_critic", "dirac_gan"}
+                                        "wgan_parallel_lines", "optimal_critic", "dirac_gan",
+                                        "divergence_trajectories", "mode_coverage"}
   with pytest.raises(ValueError, match="unknown figure 'bogus'; valid names: nash, goodfellow_fig1"):
     paper_figures.figure_names("bogus")
   c = paper_figures.testing_config()
@@ -310,3 +311,183 @@ def test_objectives_are_the_source_of_the_costs():
   assert paper_figures.GENERATOR_COSTS["minimax"] is objectives.minimax_generator_loss
   assert paper_figures.GENERATOR_COSTS["non_saturating"] is objectives.non_saturating_generator_loss
   assert paper_figures.GENERATOR_COSTS["maximum_likelihood"] is objectives.maximum_likelihood_generator_loss
+
+
+# --- divergence_trajectories -----------------------------------------------------------------------------------
+
+def _bootstrap_ci_numpy(values, num_resamples, seed=0):
+  """Percentile bootstrap of the mean, written out in NumPy (the protocol of gan_jax/summary.py's docstring)."""
+  x = np.asarray(values, float)
+  x = x[np.isfinite(x)]
+  if x.size < 2:
+    return math.nan, math.nan
+  means = x[np.random.default_rng(seed).integers(0, x.size, size=(num_resamples, x.size))].mean(axis=1)
+  return tuple(np.quantile(means, [0.025, 0.975]))
+
+
+def _expected_curves(sweep_dir, target, metrics, num_resamples):
+  """objective -> metric -> (steps, mean, ci_low, ci_high), straight from each finished member's metrics.jsonl."""
+  info = json.loads((pathlib.Path(sweep_dir) / "sweep.json").read_text())
+  runs = {}  # objective -> (member, seed) -> step -> row
+  for member in info["members"]:
+    path = pathlib.Path(sweep_dir) / "members" / member["id"]
+    if not (path / "done.json").exists():
+      continue
+    for line in (path / "metrics.jsonl").read_text().splitlines():
+      row = json.loads(line)
+      if row["target"] == target:
+        runs.setdefault(row["objective"], {}).setdefault((member["id"], row["seed"]), {})[row["step"]] = row
+  out = {}
+  for objective, by_run in runs.items():
+    out[objective] = {}
+    for metric in metrics:
+      steps = sorted({s for rows in by_run.values() for s, r in rows.items() if metric in r})
+      table = np.array([[by_run[run].get(s, {}).get(metric, np.nan) for run in sorted(by_run)] for s in steps],
+                       float)
+      finite_mean = [np.mean(v[np.isfinite(v)]) for v in table]
+      cis = np.array([_bootstrap_ci_numpy(v, num_resamples) for v in table])
+      out[objective][metric] = (np.array(steps), np.array(finite_mean), cis[:, 0], cis[:, 1])
+  return out
+
+
+def _write_synthetic_sweep(root, members):
+  """A sweep directory by hand: members = {id: (objective, status, {(seed, step): js})}; target mixture_1d."""
+  (root / "members").mkdir(parents=True)
+  (root / "sweep.json").write_text(json.dumps({
+      "members": [{"id": mid, "overrides": {"objective": objective}} for mid, (objective, _, _) in members.items()],
+      "seed": 0, "num_seeds": 3}))
+  for mid, (objective, status, values) in members.items():
+    path = root / "members" / mid
+    path.mkdir()
+    (path / "member.json").write_text(json.dumps({"overrides": {"objective": objective},
+                                                  "config": {"objective": objective, "target": "mixture_1d"}}))
+    (path / ("done.json" if status == "done" else "error.json")).write_text("{}")
+    rows = [{"step": step, "seed": seed, "objective": objective, "target": "mixture_1d", "js": js}
+            for (seed, step), js in sorted(values.items())]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_divergence_trajectories_known_answer_on_a_synthetic_sweep(tmp_path, config):
+  # Two members share 'minimax' (pooled: 4 runs), one 'wasserstein' member has identical seeds (CI = the value),
+  # and a failed member must be left out.
+  _write_synthetic_sweep(tmp_path, {
+      "a": ("minimax", "done", {(0, 0): 0.6, (1, 0): 0.4, (0, 10): 0.2, (1, 10): 0.1}),
+      "b": ("minimax", "done", {(0, 0): 0.5, (1, 0): 0.7, (0, 10): 0.3, (1, 10): 0.0}),
+      "c": ("wasserstein", "done", {(0, 0): 0.5, (1, 0): 0.5, (2, 0): 0.5, (0, 10): 0.25, (1, 10): 0.25,
+                                    (2, 10): 0.25}),
+      "d": ("non_saturating", "failed", {(0, 0): 9.0}),
+  })
+  c = config.divergence_trajectories.copy_and_resolve_references()
+  c.sweep_dir = str(tmp_path)
+  data = paper_figures.compute_divergence_trajectories(c)
+  assert data["objectives"] == ("minimax", "wasserstein") and data["metrics"] == ("js",)
+  assert data["num_runs"] == {"minimax": 4, "wasserstein": 3}
+  mm, ws = data["curves"]["minimax"]["js"], data["curves"]["wasserstein"]["js"]
+  np.testing.assert_array_equal(mm["steps"], [0, 10])
+  np.testing.assert_allclose(mm["mean"], [0.55, 0.15], rtol=1e-12)
+  np.testing.assert_allclose(ws["ci_low"], [0.5, 0.25])
+  np.testing.assert_allclose(ws["ci_high"], [0.5, 0.25])
+  # Four runs: the CI of the mean lies inside [min, max] and strictly brackets the mean here.
+  assert np.all(mm["ci_low"] < mm["mean"]) and np.all(mm["mean"] < mm["ci_high"])
+  assert np.all(mm["ci_low"] >= [0.4, 0.0]) and np.all(mm["ci_high"] <= [0.7, 0.3])
+  expected = _expected_curves(tmp_path, "mixture_1d", ("js",), c.num_resamples)
+  for objective in data["objectives"]:
+    got = data["curves"][objective]["js"]
+    steps, mean, low, high = expected[objective]["js"]
+    np.testing.assert_array_equal(got["steps"], steps)
+    np.testing.assert_allclose(got["mean"], mean, rtol=1e-12)
+    np.testing.assert_allclose(got["ci_low"], low, rtol=1e-12)
+    np.testing.assert_allclose(got["ci_high"], high, rtol=1e-12)
+  check_house_style(paper_figures.divergence_trajectories_figure(data))
+
+
+def test_divergence_trajectories_without_a_sweep_is_one_clear_error(tmp_path, config):
+  c = config.divergence_trajectories.copy_and_resolve_references()
+  c.sweep_dir = str(tmp_path)
+  with pytest.raises(ValueError, match=r"is not a sweep directory \(no sweep.json\)") as e:
+    paper_figures.compute_divergence_trajectories(c)
+  assert "\n" not in str(e.value)
+  c.metrics = ("js", "bogus")
+  with pytest.raises(ValueError, match="config.divergence_trajectories.metrics"):
+    paper_figures.compute_divergence_trajectories(c)
+
+
+def test_divergence_trajectories_runs_its_own_sweep_and_matches_numpy(tmp_path, config):
+  # sweep_dir empty: the figure trains configs/sweeps/figures.py (2 objectives × 3 seeds) into run_dir first.
+  c = config.divergence_trajectories.copy_and_resolve_references()
+  c.run_dir = str(tmp_path / "sweep")
+  fig, data = figure_with(c)
+  assert data["sweep_dir"] == c.run_dir and data["target"] == "mixture_1d"
+  assert data["objectives"] == ("minimax", "non_saturating")
+  assert data["metrics"] == ("js", "kl_pg", "kl_gp", "w1")
+  expected = _expected_curves(c.run_dir, "mixture_1d", data["metrics"], c.num_resamples)
+  for objective in data["objectives"]:
+    assert data["num_runs"][objective] == 3
+    for metric in data["metrics"]:
+      got = data["curves"][objective][metric]
+      steps, mean, low, high = expected[objective][metric]
+      np.testing.assert_array_equal(got["steps"], steps)
+      assert got["steps"].tolist() == [0, 5, 10, 15, 20]
+      np.testing.assert_allclose(got["mean"], mean, rtol=1e-12)
+      np.testing.assert_allclose(got["ci_low"], low, rtol=1e-12)
+      np.testing.assert_allclose(got["ci_high"], high, rtol=1e-12)
+      assert np.all(np.isfinite(got["mean"])) and np.all(got["ci_low"] <= got["ci_high"])
+  # The plotted lines are the data's means.
+  lines = [l for l in fig.axes[0].get_lines() if not l.get_label().startswith("_")]
+  np.testing.assert_allclose(lines[0].get_ydata(), data["curves"]["minimax"]["js"]["mean"])
+  check_house_style(fig)
+
+
+def figure_with(cfg):
+  """(figure, data) of divergence_trajectories for a given sub-config."""
+  data = paper_figures.compute_divergence_trajectories(cfg)
+  return paper_figures.divergence_trajectories_figure(data), data
+
+
+# --- mode_coverage ---------------------------------------------------------------------------------------------
+
+def _mode_quality_numpy(samples, locs, scale, num_std):
+  """(modes covered, fraction high quality) by the VEEGAN / PacGAN rule, in float64 NumPy."""
+  dist = np.linalg.norm(samples[:, None, :].astype(np.float64) - locs[None].astype(np.float64), axis=-1)
+  nearest = dist.argmin(axis=1)
+  high = dist[np.arange(len(samples)), nearest] <= num_std * scale[nearest]
+  return len(np.unique(nearest[high])), float(high.mean())
+
+
+def test_mode_coverage_numbers_are_mode_quality_of_the_plotted_samples(config):
+  fig, data = figure("mode_coverage", config)
+  cfg = config.mode_coverage
+  assert data["targets"] == ("ring", "grid")
+  np.testing.assert_allclose(data["scale_ring"], 0.01)
+  np.testing.assert_allclose(data["scale_grid"], 0.05)
+  assert data["num_modes_ring"] == 8 and data["num_modes_grid"] == 25
+  for t in data["targets"]:
+    for name in ("data",) + tuple(cfg.objectives):
+      samples = data[f"samples_{t}_{name}"]
+      assert samples.shape == (cfg.num_samples, 2) and np.all(np.isfinite(samples))
+      covered, high = _mode_quality_numpy(samples, data[f"locs_{t}"], data[f"scale_{t}"], cfg.num_std)
+      assert data[f"modes_covered_{t}_{name}"] == covered, (t, name)
+      assert data[f"high_quality_{t}_{name}"] == pytest.approx(high, abs=1.5 / cfg.num_samples), (t, name)
+    # Sanity: the target's own samples cover every mode, at the χ₂ ceiling 1 − e^(−9/2) within binomial noise.
+    assert data[f"modes_covered_{t}_data"] == data[f"num_modes_{t}"]
+    ceiling = 1.0 - math.exp(-cfg.num_std**2 / 2)
+    assert data["high_quality_ceiling"] == pytest.approx(ceiling, rel=1e-12)
+    sd = math.sqrt(ceiling * (1 - ceiling) / cfg.num_samples)
+    assert abs(data[f"high_quality_{t}_data"] - ceiling) < 5 * sd
+  # The panel titles show exactly those numbers.
+  titles = [ax.get_title() for ax in fig.axes]
+  k = data["modes_covered_grid_minimax"]
+  assert any(t.startswith("grid, minimax") and f"{k}/25 modes covered" in t
+             and f"{100 * data['high_quality_grid_minimax']:.1f}% HQ" in t for t in titles), titles
+  check_house_style(fig)
+
+
+def test_mode_coverage_bad_config():
+  c = paper_figures.testing_config()
+  c.mode_coverage.targets = ("mixture_1d",)
+  with pytest.raises(ValueError, match="config.mode_coverage.targets"):
+    paper_figures.make_figure("mode_coverage", c)
+  c = paper_figures.testing_config()
+  c.mode_coverage.objectives = ("no_such_objective",)
+  with pytest.raises(ValueError, match="no_such_objective"):
+    paper_figures.make_figure("mode_coverage", c)

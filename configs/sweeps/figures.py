@@ -1,0 +1,33 @@
+"""A tiny objective ablation for figure 7 and notebooks/ablation.ipynb: 2 objectives × 3 seeds, seconds on a CPU.
+
+Command:
+  python experiments/sweep.py --config=configs/sweeps/figures.py --workdir=/tmp/gan_jax_sweep_figures
+The base config is configs/sweeps/testing.py's (flow1d generator on mixture_1d) with a few more steps, so the
+divergence trajectories have more than two points; 3 seeds, so the bootstrap intervals have a spread.
+"""
+from gan_jax import config as config_lib
+from gan_jax import sweep
+
+
+def get_config(arg: str = ""):
+  del arg
+  c = config_lib.base_config()
+  c.target = "mixture_1d"
+  c.generator = "flow1d"
+  c.generator_kwargs.num_units = 4
+  c.discriminator_kwargs.features = 16
+  c.discriminator_kwargs.depth = 1
+  c.batch_size = 32
+  c.num_steps = 20
+  c.eval_every = 5
+  c.eval_samples = 256
+  c.eval_mc_samples = 1000
+  c.eval_kde_samples = 100
+  c.checkpoint_every = 20
+  c.plot_every = 0
+  return c
+
+
+def get_sweep(arg: str = ""):
+  del arg
+  return sweep.Sweep(grid=sweep.product({"objective": ["minimax", "non_saturating"]}), seeds=3)
