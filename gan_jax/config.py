@@ -46,3 +46,38 @@ def base_config() -> ml_collections.ConfigDict:
   c.plot_every = 1000                # density / sample plots at evaluations that are multiples of this, and at
                                      # the last step (0 = none)
   return c
+
+
+def testing_config() -> ml_collections.ConfigDict:
+  """A tiny config that runs every part of the engine in seconds (tests; `configs/testing.py`)."""
+  c = base_config()
+  c.target = "mixture_1d"
+  c.generator = "flow1d"
+  c.generator_kwargs.num_units = 4
+  c.discriminator_kwargs.features = 16
+  c.discriminator_kwargs.depth = 1
+  c.batch_size = 32
+  c.num_steps = 4
+  c.eval_every = 2
+  c.eval_samples = 256
+  c.eval_mc_samples = 1000
+  c.eval_kde_samples = 100
+  c.checkpoint_every = 2
+  c.plot_every = 0
+  return c
+
+
+def toy_2d_config(target: str, num_steps: int, eval_every: int) -> ml_collections.ConfigDict:
+  """An MLP GAN (3×128 per player, Adam 1e-4, β1 = 0.5) on a 2-D mixture target (`ring`, `grid`)."""
+  c = base_config()
+  c.target = target
+  c.generator = "mlp"
+  c.generator_kwargs.features = 128
+  c.generator_kwargs.depth = 3
+  c.discriminator_kwargs.features = 128
+  c.discriminator_kwargs.depth = 3
+  c.optimizer_g = optimizer_config("adam", 1e-4, b1=0.5, b2=0.999)
+  c.optimizer_d = optimizer_config("adam", 1e-4, b1=0.5, b2=0.999)
+  c.num_steps = num_steps
+  c.eval_every = eval_every
+  return c

@@ -12,21 +12,7 @@ from gan_jax import sweep
 
 def get_config(arg: str = ""):
   del arg  # the variants differ only in their sweep
-  c = config_lib.base_config()
-  c.target = "mixture_1d"
-  c.generator = "flow1d"
-  c.generator_kwargs.num_units = 4
-  c.discriminator_kwargs.features = 16
-  c.discriminator_kwargs.depth = 1
-  c.batch_size = 32
-  c.num_steps = 4
-  c.eval_every = 2
-  c.eval_samples = 256
-  c.eval_mc_samples = 1000
-  c.eval_kde_samples = 100
-  c.checkpoint_every = 2
-  c.plot_every = 0
-  return c
+  return config_lib.testing_config()
 
 
 def get_sweep(arg: str = ""):
