@@ -1,0 +1,282 @@
+"""Benchmarks of the gan-jax side; each runs inside its own child process (see `bench.child`).
+
+Every task takes keyword arguments (JSON-able) and returns a JSON-able dict. Compile time is read from
+jax.monitoring (trace + lowering + XLA compile, `timing.CompileClock`), separately from the timed repetitions.
+"""
+import functools
+import os
+import runpy
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bench import timing
+from bench import workload
+from gan_jax import distributions
+from gan_jax import divergences
+from gan_jax import targets as targets_lib
+from gan_jax import train
+
+_CLOCK = timing.CompileClock()
+
+
+def _block(tree: Any) -> None:
+  jax.block_until_ready(tree)
+
+
+def backend() -> dict[str, Any]:
+  """The JAX backend this child runs on."""
+  return {"backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
+          "jax": jax.__version__}
+
+
+def export(path: str, batch_sizes: list[int], num_batches: int) -> dict[str, Any]:
+  """Writes gan-jax's initial parameters and pre-drawn real batches to `path` (.npz) for the PyTorch children.
+
+  The PyTorch children then start from identical weights and data without importing JAX (which would inflate
+  their peak memory).
+  """
+  arrays = {}
+  gan, target, state = workload.build(max(batch_sizes))
+  for player, params in (("g", state.g_params), ("d", state.d_params)):
+    for name, value in workload.flat_params(params).items():
+      arrays[f"{player}/{name}"] = value
+  for b in batch_sizes:
+    arrays[f"real/{b}"] = workload.real_batches(target, b, num_batches)[:, 0]
+  np.savez(path, **arrays)
+  return {"torch_kwargs": workload.torch_kwargs(workload.reference_config(max(batch_sizes)), gan)}
+
+
+def crosscheck(batch_size: int) -> dict[str, Any]:
+  """PyTorch vs gan-jax on identical parameters, real batch and latents: losses, gradients, one full step.
+
+  Returns:
+    Max absolute differences: of both losses, of every parameter gradient (`losses_and_grads`), and after one
+    full `train_step` vs one PyTorch step fed the latents the engine drew: the losses it reports and the updated
+    parameters.
+  """
+  import torch
+  from bench import torch_reference
+  gan, target, state = workload.build(batch_size)
+  model = torch_reference.TorchGAN(workload.flat_params(state.g_params), workload.flat_params(state.d_params),
+                                   **workload.torch_kwargs(workload.reference_config(batch_size), gan))
+  real = workload.real_batches(target, batch_size, 1)[0]
+  z_d, z_g = workload.step_latents(gan, state)
+  ours = workload.losses_and_grads(gan, state, real[0], z_d, z_g)
+  theirs = torch_reference.losses_and_grads(model.g, model.d, real[0], z_d, z_g)
+  out = {"batch_size": batch_size, **workload.compare(ours, theirs)}
+
+  new_state, metrics = jax.jit(functools.partial(train.train_step, gan))(state, jnp.asarray(real))
+  d_loss, g_loss = model.step(*(torch.from_numpy(a) for a in (real[0], z_d, z_g)))
+  out["step_d_loss_abs_diff"] = abs(float(metrics["d_loss"]) - d_loss.item())
+  out["step_g_loss_abs_diff"] = abs(float(metrics["g_loss"]) - g_loss.item())
+  out["step_params_max_abs_diff"] = max(
+      workload.max_abs_diff(workload.flat_params(new_state.g_params), torch_reference.flat_params(model.g)),
+      workload.max_abs_diff(workload.flat_params(new_state.d_params), torch_reference.flat_params(model.d)))
+  return out
+
+
+def per_step(batch_size: int, steps: int, reps: int, warmup: int = 20) -> dict[str, Any]:
+  """One jitted `train_step` call per step, fed pre-drawn real batches already on the device."""
+  gan, target, state = workload.build(batch_size)
+  reals = [jax.device_put(r) for r in workload.real_batches(target, batch_size, 100)]
+  step = workload.per_step_fn(gan)
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    state, metrics = step(state, reals[0])
+    _block(metrics)
+    first = time.perf_counter() - start
+  for i in range(warmup):
+    state, metrics = step(state, reals[i % len(reals)])
+  _block(state)
+
+  def run():
+    nonlocal state
+    for i in range(steps):
+      state, _ = step(state, reals[i % len(reals)])
+    _block(state)
+
+  times = timing.repeat(run, reps)
+  return {"impl": "gan-jax per-step jit", "batch_size": batch_size, "steps_per_rep": steps,
+          "compile_s": compiled["compile_s"], "first_call_s": first,
+          "step_ms": timing.summary([1e3 * t / steps for t in times]),
+          "steps_per_s": timing.summary([steps / t for t in times])}
+
+
+def scan(batch_size: int, steps_per_call: int, calls: int, reps: int) -> dict[str, Any]:
+  """`train_steps` fusing `steps_per_call` steps into one call (real data sampled inside, from the target)."""
+  gan, target, state = workload.build(batch_size)
+  fn = workload.scan_fn(gan, target, steps_per_call)
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    state, metrics = fn(state)
+    _block(metrics)
+    first = time.perf_counter() - start
+
+  def run():
+    nonlocal state
+    for _ in range(calls):
+      state, _ = fn(state)
+    _block(state)
+
+  times = timing.repeat(run, reps)
+  steps = steps_per_call * calls
+  return {"impl": f"gan-jax scan ({steps_per_call} steps/call)", "batch_size": batch_size,
+          "steps_per_rep": steps, "compile_s": compiled["compile_s"], "first_call_s": first,
+          "step_ms": timing.summary([1e3 * t / steps for t in times]),
+          "steps_per_s": timing.summary([steps / t for t in times])}
+
+
+def hardware(sgemm_size: int, sgemm_reps: int, batch_sizes: list[int]) -> dict[str, Any]:
+  """Measured float32 matmul throughput, and the FLOPs of one training step (analytic and from XLA)."""
+  n = sgemm_size
+  key_a, key_b = jax.random.split(jax.random.PRNGKey(0))
+  a = jax.random.normal(key_a, (n, n), jnp.float32)
+  b = jax.random.normal(key_b, (n, n), jnp.float32)
+  matmul = jax.jit(jnp.matmul)
+  _block(matmul(a, b))
+  inner = max(1, int(4e9 / (2 * n**3)))  # ~4 GFLOP per repetition, so short reps are not timer noise.
+
+  def run():
+    for _ in range(inner):
+      c = matmul(a, b)
+    _block(c)
+
+  times = timing.repeat(run, sgemm_reps)
+  gflops = [inner * 2 * n**3 / t / 1e9 for t in times]
+  flops = []
+  for batch_size in batch_sizes:
+    gan, target, state = workload.build(batch_size)
+    real = jnp.asarray(workload.real_batches(target, batch_size, 1)[0])
+    step_cost = jax.jit(functools.partial(train.train_step, gan)).lower(state, real).compile().cost_analysis()
+    scan_cost = workload.scan_fn(gan, target, 10).lower(state).compile().cost_analysis()
+    flops.append({"batch_size": batch_size, "analytic": workload.step_flops(gan),
+                  "xla_train_step": _flops_of(step_cost), "xla_train_steps_10": _flops_of(scan_cost)})
+  return {"sgemm_size": n, "sgemm_gflops": timing.summary(gflops), "step_flops": flops}
+
+
+def _flops_of(cost: Any) -> float | None:
+  # cost_analysis() is a dict in recent JAX (a list of dicts, one per module, in older ones).
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0] if cost else {}
+  value = (cost or {}).get("flops")
+  return None if value is None else float(value)
+
+
+def compile_vs_steps(batch_size: int, steps_list: list[int]) -> dict[str, Any]:
+  """Compile time of `train_steps` at several steps-per-call (a scan: should not grow with the count)."""
+  gan, target, state = workload.build(batch_size)
+  rows = []
+  for steps in steps_list:
+    fn = workload.scan_fn(gan, target, steps)
+    with _CLOCK.measure() as compiled:
+      fn.lower(state).compile()
+    rows.append({"steps_per_call": steps, "compile_s": compiled["compile_s"]})
+  with _CLOCK.measure() as compiled:
+    workload.per_step_fn(gan).lower(state, jnp.zeros((1, batch_size, gan.data_dim))).compile()
+  return {"batch_size": batch_size, "scan": rows, "train_step_compile_s": compiled["compile_s"]}
+
+
+def seeds(num_seeds: int, mode: str, batch_size: int, steps: int, reps: int) -> dict[str, Any]:
+  """S seeds trained `steps` steps: one vmapped `train_steps` call, or S separate runs one after the other.
+
+  Args:
+    num_seeds: S.
+    mode: 'vmap' (`init_states` + `jax.vmap(train_steps)`, one program) or 'sequential' (one jitted
+      `train_steps`, compiled once, called for each seed's own state in turn).
+    batch_size: per-seed batch.
+    steps: steps per seed per repetition.
+    reps: timed repetitions.
+  """
+  gan, target, _ = workload.build(batch_size)
+  seeds_ = np.arange(num_seeds)
+  if mode == "vmap":
+    states = train.init_states(gan, seeds_)
+    vmapped = jax.jit(jax.vmap(lambda s: train.train_steps(gan, target, s, steps)), donate_argnums=0)
+    call = lambda states: vmapped(states)[0]
+  elif mode == "sequential":
+    states = [workload.init_state(gan, int(s)) for s in seeds_]
+    one = workload.scan_fn(gan, target, steps)  # Compiled once, on the first seed.
+    call = lambda states: [one(s)[0] for s in states]
+  else:
+    raise ValueError(f"mode must be 'vmap' or 'sequential', got {mode!r}")
+
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    states = call(states)
+    _block(states)
+    first = time.perf_counter() - start
+
+  def run():
+    nonlocal states
+    states = call(states)
+    _block(states)
+
+  times = timing.repeat(run, reps)
+  return {"num_seeds": num_seeds, "mode": mode, "batch_size": batch_size, "steps": steps,
+          "compile_s": compiled["compile_s"], "first_call_s": first, "wall_s": timing.summary(times),
+          "seed_steps_per_s": timing.summary([num_seeds * steps / t for t in times])}
+
+
+def divergence_lab(num_samples: int, reps: int) -> dict[str, Any]:
+  """Exact JS as the library computes it: quadrature in 1-D, Monte Carlo in 2-D; compile and run times."""
+  cases = [
+      ("1-D N(0,1) vs N(1,1), quadrature", distributions.Gaussian(0.0, 1.0), distributions.Gaussian(1.0, 1.0),
+       {}),
+      ("1-D mixture_1d target vs N(0,2), quadrature", targets_lib.get_target("mixture_1d"),
+       distributions.Gaussian(0.0, 2.0), {}),
+      (f"2-D ring target vs N(0,I), Monte Carlo n={num_samples}", targets_lib.get_target("ring"),
+       distributions.Gaussian([0.0, 0.0], [1.0, 1.0]), {"key": jax.random.PRNGKey(0), "num_samples": num_samples}),
+  ]
+  rows = []
+  for name, p, g, kwargs in cases:
+    with _CLOCK.measure() as compiled:
+      start = time.perf_counter()
+      estimate = divergences.js(p, g, **kwargs)
+      _block(estimate.value)
+      first = time.perf_counter() - start
+    times = timing.repeat(lambda: _block(divergences.js(p, g, **kwargs).value), reps)
+    rows.append({"case": name, "js": float(estimate.value), "stderr": float(estimate.stderr),
+                 "method": estimate.method, "compile_s": compiled["compile_s"], "first_call_s": first,
+                 "time_ms": timing.summary([1e3 * t for t in times])})
+  return {"cases": rows}
+
+
+def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
+  """Runs `experiments/demo.py --config=configs/demo.py` in this process, recording wall and compile time."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  argv = ["experiments/demo.py", f"--config={os.path.join(root, 'configs', 'demo.py')}", f"--workdir={workdir}",
+          *overrides]
+  sys.argv = argv
+  status = 0
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    try:
+      runpy.run_path(os.path.join(root, "experiments", "demo.py"), run_name="__main__")
+    except SystemExit as e:  # absl's app.run always exits.
+      status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    wall = time.perf_counter() - start
+  if status:
+    raise RuntimeError(f"demo exited with status {status}")
+  return {"command": " ".join(["python", *argv]), "wall_s": wall, "compile_s": compiled["compile_s"],
+          "compile_share": compiled["compile_s"] / wall,
+          "compile_by_event_s": dict(_CLOCK.by_event),
+          "compile_by_function_s": dict(sorted(_CLOCK.by_function.items(), key=lambda kv: -kv[1])[:8])}
+
+
+TASKS = {
+    "backend": backend,
+    "export": export,
+    "crosscheck": crosscheck,
+    "per_step": per_step,
+    "scan": scan,
+    "hardware": hardware,
+    "compile_vs_steps": compile_vs_steps,
+    "seeds": seeds,
+    "divergence_lab": divergence_lab,
+    "demo": demo,
+}
