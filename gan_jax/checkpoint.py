@@ -12,6 +12,7 @@ written. Steps are discovered by globbing finalized names, so a save killed mid-
 warning) when that step is saved again. (orbax also writes `commit_success.txt`, the completion marker it relies on
 for object stores without atomic rename.)
 """
+import os
 from typing import Any
 
 import jax
@@ -51,7 +52,9 @@ def create_manager(
       create=True,
   )
   # Naming the handler up front lets a fresh manager (a resumed process) read a step's metadata before restoring.
-  return ocp.CheckpointManager(directory, options=options, item_handlers=ocp.StandardCheckpointHandler())
+  # Orbax's tensorstore writer rejects relative paths (a workdir like runs/demo).
+  return ocp.CheckpointManager(os.path.abspath(directory), options=options,
+                               item_handlers=ocp.StandardCheckpointHandler())
 
 
 def save(

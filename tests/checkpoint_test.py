@@ -191,3 +191,14 @@ def test_struct_dataclass_state_round_trips(manager):
   restored, _ = checkpoint.restore_latest(manager, jax.eval_shape(lambda: state))
   assert isinstance(restored, _TrainState)
   _assert_bit_identical(restored, state)
+
+
+def test_relative_directory_works(tmp_path, monkeypatch):
+  # Orbax rejects relative paths; `make demo` passes a relative workdir (runs/demo).
+  monkeypatch.chdir(tmp_path)
+  manager = checkpoint.create_manager("runs/rel/checkpoints")
+  state = {"w": np.arange(3, dtype=np.float32)}
+  checkpoint.save(manager, 1, state)
+  restored, step = checkpoint.restore_latest(manager, state)
+  assert step == 1 and np.array_equal(restored["w"], state["w"])
+  assert (tmp_path / "runs" / "rel" / "checkpoints" / "1").is_dir()
