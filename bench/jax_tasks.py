@@ -71,7 +71,7 @@ def crosscheck(batch_size: int) -> dict[str, Any]:
   out = {"batch_size": batch_size, **workload.compare(ours, theirs)}
 
   new_state, metrics = jax.jit(functools.partial(train.train_step, gan))(state, jnp.asarray(real))
-  d_loss, g_loss = model.step(*(torch.from_numpy(a) for a in (real[0], z_d, z_g)))
+  d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real[0], z_d, z_g)))
   out["step_d_loss_abs_diff"] = abs(float(metrics["d_loss"]) - d_loss.item())
   out["step_g_loss_abs_diff"] = abs(float(metrics["g_loss"]) - g_loss.item())
   out["step_params_max_abs_diff"] = max(

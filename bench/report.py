@@ -224,8 +224,9 @@ def markdown(results: dict) -> str:
             "`train_step` call per step (state donated), fed pre-drawn real batches; scan-fused: `train_steps` "
             f"over {meta['plan']['scan_steps_per_call']} steps per call (real data sampled in the graph). PyTorch: "
             "same architecture, same initial weights (copied), fused CPU Adam, denormals flushed to zero like "
-            "XLA, fed the same pre-drawn batches; thread count as listed. gan-jax also computes its metric "
-            "norms each step; PyTorch does not.", ""]
+            "XLA, fed the same pre-drawn batches; thread count as listed (XLA uses both cores). gan-jax also computes "
+            "its metric norms each step; PyTorch does not. The targets compare gan-jax's per-step jit with the "
+            "fastest PyTorch configuration of each kind.", ""]
     rows = []
     for r in results["throughput"]:
       if not _ok(r):

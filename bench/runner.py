@@ -34,7 +34,7 @@ class Plan:
   scan_steps_per_call: int = 100
   scan_calls: int = 3
   torch_threads: tuple[int, ...] = (1, 2)     # eager
-  compile_threads: tuple[int, ...] = (1,)     # torch.compile (2 threads: see eager, slower on this workload)
+  compile_threads: tuple[int, ...] = (1, 2)   # torch.compile
   crosscheck_batch: int = 64
   sgemm_size: int = 2048
   sgemm_reps: int = 7

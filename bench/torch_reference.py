@@ -138,7 +138,7 @@ def losses_and_grads(g: nn.Module, d: nn.Module, real: np.ndarray, z_d: np.ndarr
   Returns:
     {'d_loss', 'g_loss': floats, 'd_grads', 'g_grads': gradients in gan-jax's flat layout (`flat_params`)}.
   """
-  real_t, z_d_t, z_g_t = (torch.from_numpy(np.asarray(a, np.float32)) for a in (real, z_d, z_g))
+  real_t, z_d_t, z_g_t = (torch.tensor(np.asarray(a, np.float32)) for a in (real, z_d, z_g))
 
   def grads(module: nn.Module, loss: torch.Tensor) -> dict[str, np.ndarray]:
     linears = _linears(module)

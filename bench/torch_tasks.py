@@ -3,9 +3,12 @@
 Parameters and real batches come from the .npz that `jax_tasks.export` wrote, so both sides train the same
 weights on the same data.
 
-Denormals are flushed to zero (`torch.set_flush_denormal(True)`), as XLA does on CPU by default: without it the
-eager step on this workload slows down 20–50× after a few hundred steps (Adam's second moments underflow into
-subnormal floats), which would measure the CPU's subnormal path rather than PyTorch.
+Denormals are flushed to zero (`torch.set_flush_denormal(True)`), as XLA does on CPU, so both sides do the same
+arithmetic; on an idle machine it makes no measurable difference to this workload.
+
+PyTorch's OpenMP threads busy-wait at barriers: with 2 threads on 2 cores, any other process on the machine can
+slow the eager step down by 10–30× (seen in a disturbed run), so the runner reports other processes' CPU use
+next to every measurement.
 """
 import time
 from typing import Any

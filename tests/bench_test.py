@@ -51,7 +51,7 @@ def test_torch_step_matches_train_step():
   z_d, z_g = workload.step_latents(gan, state)
 
   new_state, metrics = jax.jit(functools.partial(train.train_step, gan))(state, real)
-  d_loss, g_loss = model.step(*(torch.from_numpy(a) for a in (real[0], z_d, z_g)))
+  d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real[0], z_d, z_g)))
 
   np.testing.assert_allclose(float(metrics["d_loss"]), d_loss.item(), atol=TOL)
   np.testing.assert_allclose(float(metrics["g_loss"]), g_loss.item(), atol=TOL)
