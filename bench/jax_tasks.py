@@ -5,6 +5,7 @@ jax.monitoring (trace + lowering + XLA compile, `timing.CompileClock`), separate
 """
 import functools
 import os
+import re
 import runpy
 import sys
 import time
@@ -18,6 +19,7 @@ from bench import timing
 from bench import workload
 from gan_jax import distributions
 from gan_jax import divergences
+from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import train
 
@@ -222,6 +224,64 @@ def seeds(num_seeds: int, mode: str, batch_size: int, steps: int, reps: int) -> 
           "seed_steps_per_s": timing.summary([num_seeds * steps / t for t in times])}
 
 
+# Cross-device collectives as instructions in XLA's optimised HLO text (async ones as their "-start" halves).
+_COLLECTIVE = re.compile(r"\s(all-reduce|all-gather|reduce-scatter|collective-permute|all-to-all)(?:-start)?\(")
+
+
+def data_parallel(num_devices: int, scaling: str, batch_size: int, steps: int, reps: int) -> dict[str, Any]:
+  """The engine's data-parallel layout over `num_devices` devices: `train_steps` fused over `steps` steps.
+
+  Built exactly as `train.train_and_evaluate` builds it (`config.parallel.layout = "data"`): the mesh from
+  `parallel.create_layout`, the batch constraint as `gan.shard_batch`, the state from `train.init_states` (one
+  replica, replicated on every device) and `jax.vmap(train_steps)` jitted with the layout's out-shardings. On
+  CPU the devices are fake ones (`JAX_NUM_CPU_DEVICES`, set by the runner) sharing the same cores.
+
+  Args:
+    num_devices: devices of the mesh (1 uses the same layout and code path).
+    scaling: 'strong' (`batch_size` is the global batch) or 'weak' (`batch_size` per device).
+    batch_size: see `scaling`.
+    steps: steps per call; one call per repetition.
+    reps: timed repetitions.
+  """
+  if scaling not in ("strong", "weak"):
+    raise ValueError(f"scaling must be 'strong' or 'weak', got {scaling!r}")
+  global_batch = batch_size if scaling == "strong" else batch_size * num_devices
+  config = workload.reference_config(global_batch)
+  config.parallel.layout = "data"
+  config.parallel.num_devices = num_devices
+  gan = train.build_gan(config)  # Validates the device count and that the batch divides over the devices.
+  layout = parallel.create_layout(config)
+  gan = gan._replace(shard_batch=layout.batch_constraint())
+  target = targets_lib.get_target(config.target)
+  state = train.init_states(gan, parallel.replicas_of(config), layout)
+  fn = jax.jit(jax.vmap(lambda r: train.train_steps(gan, target, r, steps)),
+               out_shardings=(layout.state(state), layout.replicated(0)), donate_argnums=0)
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    program = fn.lower(state).compile()
+    state, metrics = program(state)
+    _block(metrics)
+    first = time.perf_counter() - start
+  collectives: dict[str, int] = {}
+  for op in _COLLECTIVE.findall(program.as_text()):
+    collectives[op] = collectives.get(op, 0) + 1
+
+  def run():
+    nonlocal state
+    state, _ = program(state)
+    _block(state)
+
+  times = timing.repeat(run, reps)
+  return {"num_devices": num_devices, "scaling": scaling, "global_batch": global_batch,
+          "per_device_batch": global_batch // num_devices, "steps": steps,
+          "devices": [str(d) for d in layout.mesh.devices.flat], "backend": jax.default_backend(),
+          "collectives": collectives, "compile_s": compiled["compile_s"], "first_call_s": first,
+          "d_loss": float(metrics["d_loss"][0, -1]),
+          "step_ms": timing.summary([1e3 * t / steps for t in times]),
+          "steps_per_s": timing.summary([steps / t for t in times]),
+          "examples_per_s": timing.summary([global_batch * steps / t for t in times])}
+
+
 def divergence_lab(num_samples: int, reps: int) -> dict[str, Any]:
   """Exact JS as the library computes it: quadrature in 1-D, Monte Carlo in 2-D; compile and run times."""
   cases = [
@@ -277,6 +337,7 @@ TASKS = {
     "hardware": hardware,
     "compile_vs_steps": compile_vs_steps,
     "seeds": seeds,
+    "data_parallel": data_parallel,
     "divergence_lab": divergence_lab,
     "demo": demo,
 }

@@ -20,7 +20,7 @@ from bench import report
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARTS = ("crosscheck", "throughput", "hardware", "compile", "seeds", "data_parallel", "divergences", "demo",
          "dcgan")
-PENDING = {"data_parallel": "pending the scale-out issue", "dcgan": "pending the image issue"}
+PENDING = {"dcgan": "pending the image issue"}
 DEVICES = {"cpu": "cpu", "gpu": "cuda"}  # --device value -> JAX_PLATFORMS for the JAX children.
 
 
@@ -43,6 +43,11 @@ class Plan:
   seed_batch: int = 256
   seed_steps: int = 20
   seed_reps: int = 3
+  dp_device_counts: tuple[int, ...] = (1, 2, 4)  # data parallel; fake CPU devices on --device=cpu
+  dp_strong_batch: int = 256                  # global batch of strong scaling (divisible by every count)
+  dp_weak_batch: int = 64                     # per-device batch of weak scaling
+  dp_steps: int = 200                         # steps per (scan-fused) call, one call per repetition
+  dp_reps: int = 5
   mc_samples: int = 100_000
   divergence_reps: int = 10
   demo_overrides: tuple[str, ...] = ()
@@ -53,7 +58,8 @@ class Plan:
 QUICK = Plan(
     batch_sizes=(64,), reps=2, per_step_steps=20, torch_steps=20, scan_steps_per_call=10, scan_calls=2,
     torch_threads=(1,), compile_threads=(1,), crosscheck_batch=16, sgemm_size=256, sgemm_reps=2,
-    compile_steps=(10, 100), seed_counts=(1, 4), seed_batch=64, seed_steps=5, seed_reps=2, mc_samples=10_000,
+    compile_steps=(10, 100), seed_counts=(1, 4), seed_batch=64, seed_steps=5, seed_reps=2,
+    dp_device_counts=(1, 2), dp_strong_batch=64, dp_weak_batch=16, dp_steps=10, dp_reps=2, mc_samples=10_000,
     divergence_reps=2,
     demo_overrides=("--config.num_steps=20", "--config.eval_every=10", "--config.checkpoint_every=20",
                     "--config.eval_samples=256", "--config.plot_every=0", "--config.num_seeds=1",
@@ -67,6 +73,7 @@ class Children:
   def __init__(self, device: str, scratch: str, timeout_s: int, verbose: bool = True, wait_idle_s: float = 0.0):
     self.device, self.scratch, self.timeout_s, self.verbose = device, scratch, timeout_s, verbose
     self.wait_idle_s = wait_idle_s
+    self.backend: dict[str, Any] = {}  # The 'backend' child's result (its devices), set by `run`.
     self.count = 0
     self.memory: list[dict[str, Any]] = []
     self.disturbed: list[dict[str, Any]] = []
@@ -198,7 +205,7 @@ def run(parts: tuple[str, ...], quick: bool, device: str, out_dir: str, verbose:
                "parts": list(parts), "plan": dataclasses.asdict(plan), **_machine()}}
   with tempfile.TemporaryDirectory(prefix="gan_jax_bench_") as scratch:
     kids = Children(device, scratch, plan.child_timeout_s, verbose, wait_idle_s)
-    results["meta"]["jax_backend"] = kids.run("jax", "backend", "JAX backend")
+    results["meta"]["jax_backend"] = kids.backend = kids.run("jax", "backend", "JAX backend")
     params_path = os.path.join(scratch, "params.npz")
     torch_args = {}
     if "throughput" in parts:
@@ -265,6 +272,30 @@ def _seeds(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> list[d
   return rows
 
 
+def _data_parallel(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[str, Any]:
+  counts, skipped = list(plan.dp_device_counts), None
+  if kids.device == "cpu":
+    devices = "fake CPU"
+  else:
+    # The fake-device count only applies to the CPU backend: use the accelerators there are.
+    available = len(kids.backend.get("devices", []))
+    devices = kids.device.upper()
+    counts = [n for n in counts if n <= available]
+    if len(counts) < len(plan.dp_device_counts):
+      too_many = ", ".join(str(n) for n in plan.dp_device_counts if n > available)
+      skipped = f"{too_many} devices (the {devices} backend has {available})"
+  rows = []
+  for scaling, batch in (("strong", plan.dp_strong_batch), ("weak", plan.dp_weak_batch)):
+    for n in counts:
+      # One fake device per mesh device, set before JAX starts its CPU backend (ignored on other backends).
+      env = {"JAX_NUM_CPU_DEVICES": str(n)} if kids.device == "cpu" else None
+      what = "global batch" if scaling == "strong" else "batch per device"
+      rows.append(kids.run("jax", "data_parallel", f"data parallel, {scaling} scaling, {n} device(s), {what} {batch}",
+                           {"num_devices": n, "scaling": scaling}, env=env, num_devices=n, scaling=scaling,
+                           batch_size=batch, steps=plan.dp_steps, reps=plan.dp_reps))
+  return {"devices": devices, "skipped": skipped, "rows": rows}
+
+
 def _divergences(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[str, Any]:
   return kids.run("jax", "divergence_lab", "divergence lab: exact JS", num_samples=plan.mc_samples,
                   reps=plan.divergence_reps)
@@ -286,4 +317,4 @@ def _demo(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[st
 
 
 _PARTS = {"crosscheck": _crosscheck, "throughput": _throughput, "hardware": _hardware, "compile": _compile,
-          "seeds": _seeds, "divergences": _divergences, "demo": _demo}
+          "seeds": _seeds, "data_parallel": _data_parallel, "divergences": _divergences, "demo": _demo}

@@ -81,3 +81,36 @@ def toy_2d_config(target: str, num_steps: int, eval_every: int) -> ml_collection
   c.num_steps = num_steps
   c.eval_every = eval_every
   return c
+
+
+def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
+  """An image GAN config (`gan_jax/image_train.py`): DCGAN players, non-saturating loss, Adam 2e-4 β1 = 0.5.
+
+  Radford et al. 2015's settings; `configs/digits_dcgan.py` and `configs/mnist_*.py` start from here.
+  """
+  c = base_config()
+  c.dataset = dataset                # gan_jax.input_pipeline.DATASETS; setting it makes the run an image run
+  c.data_dir = ""                    # TFDS data dir, also where metric classifiers live ("" = TFDS default; digits:
+                                     # the workdir)
+  c.image_size = 0                   # side length to resize to (0 = the dataset's own)
+  c.eval_split = "test"              # held-out split behind the discriminator estimates and the classifier metrics
+  c.eval_classifier = True           # classifier metrics (fcd, classifier_score, precision/recall, ...)
+  c.target = ""                      # unused by image runs
+  c.generator = "dcgan"              # gan_jax.image_train.GENERATORS: dcgan | mlp | infogan
+  c.generator_kwargs = ml_collections.ConfigDict(dict(features=64, latent_dim=100))
+  c.discriminator = "dcgan"          # gan_jax.image_train.DISCRIMINATORS
+  c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=64, normalization="batch_norm"))
+  c.conditional = False              # labels into both players (cGAN / projection discriminator)
+  c.info_weight = 1.0                # InfoGAN: λ of the mutual-information loss (Chen et al. 2016)
+  c.info_continuous_weight = 1.0     # InfoGAN: weight of the continuous codes' Gaussian term inside it
+  c.joint_batch = False              # critic on one concatenated real+fake batch (the Keras MNIST GAN loop)
+  c.objective = "non_saturating"
+  c.optimizer_g = optimizer_config("adam", 2e-4, b1=0.5, b2=0.999)
+  c.optimizer_d = optimizer_config("adam", 2e-4, b1=0.5, b2=0.999)
+  c.batch_size = 64
+  c.num_steps = 2000
+  c.eval_every = 500
+  c.eval_samples = 1000              # generated (and at most as many held-out real) images per evaluation
+  c.plot_every = 500                 # sample grids (PNG in samples/, TensorBoard) at these evaluations
+  c.checkpoint_every = 1000
+  return c

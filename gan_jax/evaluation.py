@@ -46,6 +46,27 @@ def _divergences(out: dict, suffix: str, target: Any, g: Any, key: jax.Array, mc
   _estimate(out, "kl_gp" + suffix, divergences.kl(g, target, key=k3, num_samples=mc_samples))
 
 
+def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.Array) -> dict[str, jax.Array]:
+  """What the discriminator's raw outputs on held-out real and generated samples say about the divergence.
+
+  Estimates, not exact values: V(D, G), the JS lower bound and the KL plug-ins for logit objectives, the f-GAN
+  bound for f-GAN objectives, the critic's W1 estimate for Wasserstein objectives (none for the others).
+  """
+  out = {}
+  if objective.probability is not None:
+    out["v_d"] = divergences.value_from_logits(real_out, fake_out)
+    out["js_lower_bound"] = divergences.js_lower_bound(real_out, fake_out)
+    out["kl_pg_plugin"] = divergences.kl_pg_plugin(real_out)
+    out["kl_gp_plugin"] = divergences.kl_gp_plugin(fake_out)
+  elif objective.name.startswith("fgan_"):
+    out["f_lower_bound"] = divergences.f_lower_bound(objective.name[len("fgan_"):], real_out, fake_out)
+  elif objective.name in ("wasserstein", "wgan_gp"):
+    # A 1-Lipschitz critic gives a lower bound on W1 (Kantorovich–Rubinstein); clipping only bounds the
+    # Lipschitz constant up to an unknown scale, so this is W1 up to that scale.
+    out["w1_critic"] = jnp.mean(real_out) - jnp.mean(fake_out)
+  return out
+
+
 def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
              spec: EvalSpec) -> dict[str, jax.Array]:
   """Computes every divergence the engine logs for one replica.
@@ -68,18 +89,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
   fake_out = gan.discriminator.apply(state.d_params, fake)
   objective = gan.objective
   logit_objective = objective.probability is not None
-
-  if logit_objective:
-    out["v_d"] = divergences.value_from_logits(real_out, fake_out)
-    out["js_lower_bound"] = divergences.js_lower_bound(real_out, fake_out)
-    out["kl_pg_plugin"] = divergences.kl_pg_plugin(real_out)
-    out["kl_gp_plugin"] = divergences.kl_gp_plugin(fake_out)
-  elif objective.name.startswith("fgan_"):
-    out["f_lower_bound"] = divergences.f_lower_bound(objective.name[len("fgan_"):], real_out, fake_out)
-  elif objective.name in ("wasserstein", "wgan_gp"):
-    # A 1-Lipschitz critic gives a lower bound on W1 (Kantorovich–Rubinstein); clipping only bounds the
-    # Lipschitz constant up to an unknown scale, so this is W1 up to that scale.
-    out["w1_critic"] = jnp.mean(real_out) - jnp.mean(fake_out)
+  out.update(discriminator_estimates(objective, real_out, fake_out))
 
   # Singular targets (point masses, parallel lines) have no density: only discriminator-based estimates apply.
   has_density = not isinstance(target, (distributions.PointMass, distributions.ParallelLines))

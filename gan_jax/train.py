@@ -123,7 +123,22 @@ def make_optimizer(cfg: ml_collections.ConfigDict, field: str, injectable: bool 
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
-  """Checks every field a training run reads, before anything is compiled.
+  """Checks every field a training run on a distribution target reads, before anything is compiled.
+
+  Raises:
+    ValueError: one line naming the first bad field, its value and what is allowed.
+  """
+  if config.target not in targets_lib.TARGETS:
+    _fail("target", config.target, " | ".join(sorted(targets_lib.TARGETS)))
+  if config.generator not in models.GENERATORS:
+    _fail("generator", config.generator, " | ".join(models.GENERATORS))
+  if config.discriminator not in models.DISCRIMINATORS:
+    _fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
+  validate_loop_config(config)
+
+
+def validate_loop_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the fields every run reads (steps, batch, objective, update rule, seeds, checkpoints).
 
   Raises:
     ValueError: one line naming the first bad field, its value and what is allowed.
@@ -132,14 +147,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     value = config.get(field)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
       _fail(field, value, "an integer >= 1")
-  if config.target not in targets_lib.TARGETS:
-    _fail("target", config.target, " | ".join(sorted(targets_lib.TARGETS)))
   if config.objective not in objectives_lib.OBJECTIVES:
     _fail("objective", config.objective, " | ".join(objectives_lib.OBJECTIVES))
-  if config.generator not in models.GENERATORS:
-    _fail("generator", config.generator, " | ".join(models.GENERATORS))
-  if config.discriminator not in models.DISCRIMINATORS:
-    _fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
   if config.update_mode not in UPDATES:
     _fail("update_mode", config.update_mode, " | ".join(UPDATES))
   if config.update_mode == "simultaneous" and config.n_critic != 1:
@@ -155,6 +164,22 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
 
 
+def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """Checks the replicas (seeds × vmapped hyper-parameters) and device layout; returns the vmapped names.
+
+  Raises:
+    ValueError: one line naming the bad value and what is allowed.
+  """
+  replicas = parallel.replicas_of(config)
+  parallel.validate(config, replicas.size)
+  vmapped = tuple(sorted(replicas.hparams))
+  if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
+    _fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
+  if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
+    _fail("vmap_hparams", "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
+  return vmapped
+
+
 def build_gan(config: ml_collections.ConfigDict) -> GAN:
   """Validates `config` and builds the static half of the run.
 
@@ -167,14 +192,11 @@ def build_gan(config: ml_collections.ConfigDict) -> GAN:
   Raises:
     ValueError: for any invalid field, before any compilation.
   """
+  if is_image_config(config):
+    from gan_jax import image_train  # imports this module
+    return image_train.build_gan(config)
   validate_config(config)
-  replicas = parallel.replicas_of(config)
-  parallel.validate(config, replicas.size)
-  vmapped = tuple(sorted(replicas.hparams))
-  if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
-    _fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
-  if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
-    _fail("vmap_hparams", "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
+  vmapped = validate_replicas(config)
   target = targets_lib.get_target(config.target)
   generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
   discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
@@ -224,25 +246,39 @@ def init_state(gan: GAN, key: jax.Array, hparams: dict[str, jax.Array] | None = 
   )
 
 
-def _discriminator_loss(gan: GAN, state: TrainState, d_params, real, key):
-  k_z, k_gp = jax.random.split(key)
-  fake = jax.lax.stop_gradient(gan.generate(state.g_params, k_z, real.shape[0]))
-  disc = lambda x: gan.discriminator.apply(d_params, x)
-  real_out, fake_out = disc(real), disc(fake)
+def discriminator_objective(gan: Any, state: Any, real_out: jax.Array, fake_out: jax.Array) -> jax.Array:
+  """The objective's discriminator loss, with this replica's label smoothing β when `real_target` is vmapped."""
   if "real_target" in gan.vmapped:
-    loss = objectives_lib.logistic_discriminator_loss(
-        real_out, fake_out, real_target=state.hparams["real_target"])
-  else:
-    loss = gan.objective.discriminator_loss(real_out, fake_out)
+    return objectives_lib.logistic_discriminator_loss(real_out, fake_out, real_target=state.hparams["real_target"])
+  return gan.objective.discriminator_loss(real_out, fake_out)
+
+
+def discriminator_penalty(gan: Any, state: Any, disc: Callable[[jax.Array], jax.Array], real: jax.Array,
+                          fake: jax.Array, key: jax.Array) -> jax.Array:
+  """The gradient penalty of the objective (WGAN-GP) plus the R1 / R2 penalties the run asks for.
+
+  `gan` is any spec with `objective`, `r1_weight`, `r2_weight`, `vmapped` and `hparam` (`GAN`, `ImageGAN`);
+  `disc` maps inputs (n, ...) to raw outputs (n,).
+  """
   penalty = jnp.zeros(())
-  gp_weight = gan.hparam(state, "gradient_penalty_weight", gan.objective.gradient_penalty_weight)
   if gan.objective.gradient_penalty_weight:
-    penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, k_gp)
+    gp_weight = gan.hparam(state, "gradient_penalty_weight", gan.objective.gradient_penalty_weight)
+    penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, key)
   # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
   if gan.r1_weight or "r1_weight" in gan.vmapped:
     penalty += 0.5 * gan.hparam(state, "r1_weight", gan.r1_weight) * objectives_lib.r1_penalty(disc, real)
   if gan.r2_weight or "r2_weight" in gan.vmapped:
     penalty += 0.5 * gan.hparam(state, "r2_weight", gan.r2_weight) * objectives_lib.r2_penalty(disc, fake)
+  return penalty
+
+
+def _discriminator_loss(gan: GAN, state: TrainState, d_params, real, key):
+  k_z, k_gp = jax.random.split(key)
+  fake = jax.lax.stop_gradient(gan.generate(state.g_params, k_z, real.shape[0]))
+  disc = lambda x: gan.discriminator.apply(d_params, x)
+  real_out, fake_out = disc(real), disc(fake)
+  loss = discriminator_objective(gan, state, real_out, fake_out)
+  penalty = discriminator_penalty(gan, state, disc, real, fake, k_gp)
   return loss + penalty, (loss, penalty, real_out, fake_out)
 
 
@@ -251,7 +287,7 @@ def _generator_loss(gan: GAN, g_params, d_params, key):
   return gan.objective.generator_loss(gan.discriminator.apply(d_params, fake))
 
 
-def _mean_probability(gan: GAN, outputs: jax.Array) -> jax.Array:
+def mean_probability(gan: Any, outputs: jax.Array) -> jax.Array:
   if gan.objective.probability is None:
     return jnp.mean(outputs)
   return jnp.mean(gan.objective.probability(outputs))
@@ -286,8 +322,8 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array) -> tuple[TrainState
     metrics = {
         "d_loss": loss,
         "d_penalty": penalty,
-        "d_real": _mean_probability(gan, real_out),
-        "d_fake": _mean_probability(gan, fake_out),
+        "d_real": mean_probability(gan, real_out),
+        "d_fake": mean_probability(gan, fake_out),
         "d_grad_norm": optax.tree.norm(grads),
         "d_update_norm": optax.tree.norm(updates),
     }
@@ -397,14 +433,14 @@ def _first_non_finite(train_metrics: dict, params_finite: np.ndarray) -> tuple[i
   return None
 
 
-def _rows(config, step: int, replicas: parallel.Replicas, train_metrics: dict | None, eval_metrics: dict
-          ) -> list[dict]:
+def rows_of(config, target_name: str, step: int, replicas: parallel.Replicas, train_metrics: dict | None,
+            eval_metrics: dict) -> list[dict]:
   """One row per replica: identification columns, vmapped hyper-parameters, last-step training metrics, evals."""
   train_metrics = jax.tree.map(np.asarray, train_metrics)
   eval_metrics = jax.tree.map(np.asarray, eval_metrics)
   rows = []
   for i, seed in enumerate(replicas.seeds):
-    row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": config.target,
+    row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": target_name,
            "generator": config.generator}
     row.update({k: float(v[i]) for k, v in replicas.hparams.items()})
     if train_metrics is not None:
@@ -412,6 +448,20 @@ def _rows(config, step: int, replicas: parallel.Replicas, train_metrics: dict | 
     row.update({k: float(v[i]) for k, v in eval_metrics.items()})
     rows.append(row)
   return rows
+
+
+class Program(NamedTuple):
+  """How one kind of run (distribution targets here, image datasets in `image_train.py`) trains and evaluates.
+
+  `run` drives any program: initialisation, checkpoint resume, chunks of steps, evaluation rows, plots, the NaN
+  stop.
+  """
+  init: Callable[[], Any]              # () -> the replica-stacked initial state, placed on devices
+  chunk: Callable[[Any, int, int], tuple[Any, dict, jax.Array]]  # (state, step, n) -> (state, metrics, finite)
+  evaluate: Callable[[Any], dict]      # state -> metric name -> per-replica values (R,)
+  plot: Callable[[Any, int, writers.MetricWriter], None]  # (state, step, writer): figures of an evaluation
+  target_name: str                     # the rows' "target" column
+  headline: tuple[str, ...]            # metrics the progress line shows, first one present
 
 
 def _plot(gan: GAN, target: Any, state: TrainState, step: int, workdir: str, writer: writers.MetricWriter) -> None:
@@ -425,41 +475,15 @@ def _plot(gan: GAN, target: Any, state: TrainState, step: int, workdir: str, wri
   writer.write_images(step, {"samples": np.asarray(fig.canvas.buffer_rgba())[..., :3]})
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """Trains every replica of `config` together, logging divergences every `config.eval_every` steps.
-
-  Replicas are `config.num_seeds` seeds × the product of `config.vmap_hparams`, placed on devices by
-  `config.parallel` (see `parallel.py`). Re-running on the same workdir resumes from the latest checkpoint; the
-  resumed run's metrics are bit-identical to an uninterrupted one and `metrics.jsonl` keeps no row past the
-  restored step.
-
-  Args:
-    config: a training config (see `configs/`).
-    workdir: output directory: config.json, metrics.jsonl, tensorboard/, checkpoints/, plots/.
-
-  Returns:
-    The metric rows of the final evaluation, one per replica.
-
-  Raises:
-    ValueError: an invalid config (before anything compiles).
-    NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
-  """
+def _program(config: ml_collections.ConfigDict, workdir: str) -> Program:
+  """The program of a run on a distribution target (`config.target`)."""
   gan = build_gan(config)
   layout = parallel.create_layout(config)
   gan = gan._replace(shard_batch=layout.batch_constraint())
   target = targets_lib.get_target(config.target)
   spec = eval_spec(config)
   replicas = parallel.replicas_of(config)
-  chief = jax.process_index() == 0
-  os.makedirs(workdir, exist_ok=True)
-  writer = writers.create_writer(workdir)
-  writers.write_config(workdir, config)
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
-
-  state = init_states(gan, replicas, layout)
-  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
-                                      max_to_keep=config.get("keep_checkpoints", 3))
-  restored = checkpoint.restore_latest(manager, state)
+  init = lambda: init_states(gan, replicas, layout)
   replicated = layout.replicated(0) if layout.mesh is not None else None
 
   def eval_one(s):
@@ -474,9 +498,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
     def chunk(s):
       s, metrics = jax.vmap(lambda r: train_steps(gan, target, r, n))(s)
       return s, metrics, _all_finite(s)
-    out = (layout.state(state), replicated, replicated) if layout.mesh is not None else None
+    out = (layout.state(jax.eval_shape(init)), replicated, replicated) if layout.mesh is not None else None
     return jax.jit(chunk, out_shardings=out)
 
+  return Program(
+      init=init,
+      chunk=lambda state, step, n: chunk_fn(n)(state),
+      evaluate=evaluate_all,
+      plot=lambda state, step, writer: _plot(gan, target, state, step, workdir, writer),
+      target_name=config.target,
+      headline=("js", "js_kde"),
+  )
+
+
+def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
+  """Trains `program`'s replicas, logging an evaluation every `config.eval_every` steps (see `train_and_evaluate`)."""
+  replicas = parallel.replicas_of(config)
+  chief = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  writer = writers.create_writer(workdir)
+  writers.write_config(workdir, config)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  rows_at = functools.partial(rows_of, config, program.target_name)
+
+  state = program.init()
+  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
+                                      max_to_keep=config.get("keep_checkpoints", 3))
+  restored = checkpoint.restore_latest(manager, state)
   if restored is not None:
     state, step = restored
     kept = writers.truncate_metrics(metrics_path, step) if chief and os.path.exists(metrics_path) else 0
@@ -485,7 +533,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
     step = 0
     if chief and os.path.exists(metrics_path):
       writers.truncate_metrics(metrics_path, -1)
-    writer.write_rows(_rows(config, 0, replicas, None, evaluate_all(state)))
+    writer.write_rows(rows_at(0, replicas, None, program.evaluate(state)))
   last_saved = step if restored is not None else None
 
   checkpoint_every = config.get("checkpoint_every", 0)
@@ -494,7 +542,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
   rows = None
   while step < config.num_steps:
     n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
-    new_state, train_metrics, params_finite = chunk_fn(n)(state)
+    new_state, train_metrics, params_finite = program.chunk(state, step, n)
     bad = _first_non_finite(train_metrics, np.asarray(params_finite))
     if bad is not None:
       replica, offset = bad
@@ -507,25 +555,61 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
           f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
           f"objective {config.objective!r}); kept the checkpoint and metrics of step {step}")
     state, step = new_state, step + n
-    rows = _rows(config, step, replicas, train_metrics, evaluate_all(state))
+    rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
     writer.write_rows(rows)
     if plot_every and (step % plot_every == 0 or step == config.num_steps):
-      _plot(gan, target, state, step, workdir, writer)
+      program.plot(state, step, writer)
     if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
       checkpoint.save(manager, step, state)
       last_saved = step
-    progress.update(step, {"js": rows[0].get("js", rows[0].get("js_kde", math.nan))})
+    shown = next((k for k in program.headline if k in rows[0]), None)
+    progress.update(step, {shown: rows[0][shown]} if shown else {})
   writer.close()
   manager.close()
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
 
 
+def is_image_config(config: ml_collections.ConfigDict) -> bool:
+  """Does `config` train on an image dataset (`config.dataset` set) rather than a distribution target?"""
+  return bool(config.get("dataset"))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+  """Trains every replica of `config` together, logging divergences every `config.eval_every` steps.
+
+  Replicas are `config.num_seeds` seeds × the product of `config.vmap_hparams`, placed on devices by
+  `config.parallel` (see `parallel.py`). Re-running on the same workdir resumes from the latest checkpoint; the
+  resumed run's metrics are bit-identical to an uninterrupted one and `metrics.jsonl` keeps no row past the
+  restored step. A config with `dataset` set trains an image GAN (`image_train.py`) through the same loop.
+
+  Args:
+    config: a training config (see `configs/`).
+    workdir: output directory: config.json, metrics.jsonl, tensorboard/, checkpoints/, plots/.
+
+  Returns:
+    The metric rows of the final evaluation, one per replica.
+
+  Raises:
+    ValueError: an invalid config (before anything compiles).
+    NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
+  """
+  if is_image_config(config):
+    from gan_jax import image_train  # imports this module
+    return run(config, workdir, image_train.program(config, workdir))
+  return run(config, workdir, _program(config, workdir))
+
+
 def load_latest(config: ml_collections.ConfigDict, workdir: str) -> tuple[GAN, Any, TrainState, int]:
   """Restores the latest checkpoint of a run: (gan, target, state stacked over seeds, step).
+
+  For an image config the second item is None (see `image_train.load_latest`).
 
   Raises:
     ValueError: when `workdir` holds no checkpoint.
   """
+  if is_image_config(config):
+    from gan_jax import image_train  # imports this module
+    return image_train.load_latest(config, workdir)
   gan = build_gan(config)
   target = targets_lib.get_target(config.target)
   abstract = jax.eval_shape(lambda: init_states(gan, parallel.replicas_of(config)))

@@ -157,6 +157,20 @@ def write_config(workdir: str, config: Any) -> str:
   return path
 
 
+def read_config(workdir: str) -> Any:
+  """The `ml_collections.ConfigDict` a run wrote to `<workdir>/config.json` (JSON lists stay lists).
+
+  Raises:
+    ValueError: when the workdir has no config.json.
+  """
+  import ml_collections  # only readers of old runs need it
+  path = os.path.join(os.fspath(workdir), CONFIG_FILE)
+  if not os.path.exists(path):
+    raise ValueError(f"{path} not found: is {workdir!r} the workdir of a training run?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
 def read_metrics(path: str) -> list[dict]:
   """Reads metrics.jsonl, skipping (with a warning) a final line truncated by a kill.
 
