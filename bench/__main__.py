@@ -6,8 +6,9 @@
   python -m bench --wait_idle_s=120         # on a shared machine: wait for idle CPUs before each measurement
   python -m bench --device=gpu              # JAX side on a GPU (needs a CUDA jaxlib; PyTorch stays on the CPU)
 
-Parts: crosscheck, throughput, hardware (sgemm + step FLOPs), compile, seeds, data_parallel, divergences, demo
-(`make demo`'s wall time, compile share and memory), dcgan; every part reports its processes' peak memory.
+Parts: crosscheck, throughput, hardware (sgemm + step FLOPs), compile, seeds, data_parallel (strong and weak
+scaling over 1, 2, 4 devices: fake CPU devices sharing the cores on --device=cpu, so mostly overhead), divergences,
+demo (`make demo`'s wall time, compile share and memory), dcgan; every part reports its processes' peak memory.
 """
 import os
 

@@ -370,9 +370,10 @@ def _data_parallel(dp: dict, meta: dict) -> list[str]:
          "gradient all-reduces sit in the scan's loop body, so they run every step).", ""]
   if meta["device"] == "cpu":
     out += [f"**On CPU this mainly shows overhead.** The devices are fake ones (`JAX_NUM_CPU_DEVICES`): they share "
-            f"the machine's {meta['cpu_count']} cores, so more devices add no compute; the table measures what "
-            "splitting the batch and all-reducing the gradients cost, not a scale-out speed-up. A real speed-up "
-            "needs real devices (`--device=gpu` on a multi-GPU host).", ""]
+            f"the machine's {meta['cpu_count']} cores, so more devices add no hardware: slow-downs are the cost of "
+            "splitting the batch and all-reducing the gradients, and a speed-up only means the 1-device program "
+            "left a core idle (small batches), not scale-out. A real speed-up needs real devices (`--device=gpu` "
+            "on a multi-GPU host).", ""]
   base = {r["scaling"]: r for r in dp["rows"] if _ok(r) and r["num_devices"] == 1}
   rows, errors = [], []
   for r in dp["rows"]:
