@@ -39,7 +39,7 @@ def main(argv):
     sys.exit(f"error: {e}")
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except train.NonFiniteError as e:
+  except (train.NonFiniteError, ValueError) as e:  # ValueError: data or metric classifier missing
     sys.exit(f"error: {e}")
 
 

@@ -451,23 +451,25 @@ def evaluate(gan: ImageGAN, state: ImageTrainState, real: jax.Array, labels: jax
   return out, fake, fake_labels
 
 
+def default_data_dir() -> str:
+  """TFDS's default data directory: $TFDS_DATA_DIR, else ~/tensorflow_datasets."""
+  return os.environ.get("TFDS_DATA_DIR") or os.path.expanduser(os.path.join("~", "tensorflow_datasets"))
+
+
 def classifier_for(config: ml_collections.ConfigDict, workdir: str) -> image_metrics.TrainedClassifier | None:
   """The metric classifier of the run's dataset and image size (None when `config.eval_classifier` is off).
 
-  It is read from `image_metrics.classifier_path(config.data_dir, ...)`. For the offline digits a missing one is
-  trained on the spot (seconds) and saved there (in the workdir when `config.data_dir` is unset); TFDS datasets
-  need `experiments/train_classifier.py` first.
+  It is read from `image_metrics.classifier_path(config.data_dir, ...)` (TFDS's default data dir when unset). For
+  the offline digits a missing one is trained on the spot (seconds) and saved there (in the workdir when
+  `config.data_dir` is unset); TFDS datasets need `experiments/train_classifier.py` first.
 
   Raises:
-    FileNotFoundError: a TFDS dataset's classifier is missing (the message gives the command).
+    ValueError: a TFDS dataset's classifier is missing (the message gives the command) or fails its checksum.
   """
   if not config.get("eval_classifier", True):
     return None
   size = image_shape_of(config)[0]
-  data_dir = config.get("data_dir") or (workdir if config.dataset == "digits" else None)
-  if data_dir is None:
-    raise FileNotFoundError(f"config.data_dir is unset: the {config.dataset} metric classifier is looked for "
-                            "there; set it (and train the classifier with experiments/train_classifier.py)")
+  data_dir = config.get("data_dir") or (workdir if config.dataset == "digits" else default_data_dir())
   path = image_metrics.classifier_path(data_dir, config.dataset, size)
   if config.dataset == "digits" and not os.path.exists(path):
     logging.info("Training the digits metric classifier (%d px) into %s.", size, path)
@@ -477,7 +479,7 @@ def classifier_for(config: ml_collections.ConfigDict, workdir: str) -> image_met
   try:
     return image_metrics.load_classifier(path)
   except FileNotFoundError:
-    raise FileNotFoundError(
+    raise ValueError(
         f"no {config.dataset} metric classifier at {path}; train it with: python experiments/train_classifier.py "
         f"--dataset={config.dataset} --data_dir={data_dir} --image_size={size}") from None
 
@@ -518,8 +520,9 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> train.Program:
   gan = gan._replace(shard_batch=layout.batch_constraint())
   replicas = parallel.replicas_of(config)
   image_size = config.get("image_size") or None
-  data = input_pipeline.load(config.dataset, "train", data_dir=config.get("data_dir"), image_size=image_size)
-  held_out = input_pipeline.load(config.dataset, config.get("eval_split", "test"), data_dir=config.get("data_dir"),
+  data_dir = config.get("data_dir") or None
+  data = input_pipeline.load(config.dataset, "train", data_dir=data_dir, image_size=image_size)
+  held_out = input_pipeline.load(config.dataset, config.get("eval_split", "test"), data_dir=data_dir,
                                  image_size=image_size)
   if config.batch_size > len(data):
     _fail("batch_size", config.batch_size, f"at most the {len(data)} training images of {config.dataset}")
