@@ -16,7 +16,7 @@ throughout (batch statistics). As in gan-jax, a player's running statistics chan
 forward pass in the D step and D's forward pass in the G step leave them alone (`_frozen_stats`). Adam with
 optax's update rule (fused CPU kernel).
 
-The layers match Flax's one to one, with weights converted (`PARAM_LAYOUTS`):
+The layers match Flax's one to one, with weights converted (`to_torch`):
 - Flax `Conv` (padding 'SAME', stride 2, kernel 4, even input) pads 1 on each side: torch `Conv2d(4, 2, 1)`,
   kernel HWIO -> OIHW.
 - Flax `ConvTranspose` (padding 'SAME', stride 2, kernel 4, `transpose_kernel=False`) is
@@ -33,7 +33,7 @@ Known difference, outside the training step: torch's BatchNorm updates its runni
 batch variance (·n/(n−1)), Flax with the biased one. Only evaluation mode reads running averages.
 """
 import contextlib
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -65,8 +65,6 @@ def _batch_norm(channels: int) -> nn.BatchNorm2d:
 def _to_torch(kind: str, a: np.ndarray, hwc: tuple[int, int, int] | None) -> np.ndarray:
   if kind == "vector":
     return a
-  if kind == "dense":                       # (in, out) -> (out, in)
-    return a.T
   if kind == "dense_to_chw":                # (in, H·W·C) -> (C·H·W, in)
     h, w, c = hwc
     return a.reshape(-1, h, w, c).transpose(3, 1, 2, 0).reshape(c * h * w, -1)
@@ -83,8 +81,6 @@ def _to_torch(kind: str, a: np.ndarray, hwc: tuple[int, int, int] | None) -> np.
 def _to_flax(kind: str, t: np.ndarray, hwc: tuple[int, int, int] | None) -> np.ndarray:
   if kind == "vector":
     return t
-  if kind == "dense":
-    return t.T
   if kind == "dense_to_chw":
     h, w, c = hwc
     return t.reshape(c, h, w, -1).transpose(3, 1, 2, 0).reshape(-1, h * w * c)
@@ -332,16 +328,9 @@ def losses_and_grads(model: TorchDCGAN, real: np.ndarray, z_d: np.ndarray, z_g: 
           "g_grads": model.g.grads_to_flax(g_grads)}
 
 
-def layer_pairs() -> list[tuple[str, Callable[..., nn.Module]]]:
-  """(Flax layer, torch layer factory) pairs of the convolutions, for the single-layer equivalence test."""
-  return [("conv", lambda c_in, c_out: nn.Conv2d(c_in, c_out, KERNEL, STRIDE, PADDING, bias=False)),
-          ("conv_transpose", lambda c_in, c_out: nn.ConvTranspose2d(c_in, c_out, KERNEL, STRIDE, PADDING,
-                                                                    bias=False))]
-
-
 def to_torch(kind: str, a: np.ndarray, hwc: tuple[int, int, int] | None = None) -> torch.Tensor:
-  """A Flax array in torch's layout for a layer of kind `kind` (see `PARAM_LAYOUTS`)."""
+  """A Flax array in the layout of the matching torch tensor (`kind`: one of `LAYOUTS`)."""
   return torch.from_numpy(np.ascontiguousarray(_to_torch(kind, np.asarray(a), hwc)))
 
 
-PARAM_LAYOUTS = ("vector", "dense", "dense_to_chw", "dense_from_chw", "conv", "conv_transpose")
+LAYOUTS = ("vector", "dense_to_chw", "dense_from_chw", "conv", "conv_transpose")

@@ -349,3 +349,19 @@ def test_digits_dcgan_reaches_the_stated_frechet_distance(tmp_path):
   assert [r["step"] for r in rows] == [5000] * 3
   assert all(r["fcd"] < 15.0 for r in rows), [r["fcd"] for r in rows]
   assert all(r["recall"] > 0.6 and r["precision"] > 0.4 for r in rows), rows
+
+
+def test_image_runs_sweep_like_toy_runs(tmp_path):
+  from gan_jax import sweep
+  base = _config("mlp", num_steps=2, eval_every=2, checkpoint_every=2)
+  grid = sweep.product({"objective": ["minimax", "wasserstein"]})
+  report = sweep.run(base, sweep.Sweep(grid=grid, seeds=2), str(tmp_path))
+  assert sorted(report.outcomes.values()) == ["done", "done"], report.outcomes
+  import csv
+  with open(next(p for p in report.results if p.endswith(".csv"))) as f:
+    rows = list(csv.DictReader(f))
+  assert {(r["objective"], r["seed"]) for r in rows if r["step"] == "2"} == {
+      ("minimax", "0"), ("minimax", "1"), ("wasserstein", "0"), ("wasserstein", "1")}
+  assert all(r["target"] == "digits" for r in rows)
+  assert all(r["w1_critic"] for r in rows if r["objective"] == "wasserstein")
+  assert all(r["js_lower_bound"] for r in rows if r["objective"] == "minimax")
