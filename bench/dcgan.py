@@ -94,21 +94,21 @@ def losses_and_grads(gan: image_train.ImageGAN, state: image_train.ImageTrainSta
   Returns:
     {'d_loss', 'g_loss': floats, 'd_grads', 'g_grads': flat gradient dicts (`flat` layout)}.
   """
-  real = jnp.asarray(real)
-
-  def d_loss_fn(d_params):
-    fake, _ = gan.generate(state.g_params, state.g_batch_stats, image_train.Inputs(jnp.asarray(z_d)), train=True)
+  # Everything is an argument: closed-over arrays would be constants that XLA folds (slowly, convolutions too).
+  def d_loss_fn(d_params, state, real, z_d):
+    fake, _ = gan.generate(state.g_params, state.g_batch_stats, image_train.Inputs(z_d), train=True)
     real_out, _, stats = gan.discriminate(d_params, state.d_batch_stats, real, None, train=True)
     fake_out, _, _ = gan.discriminate(d_params, stats, fake, None, train=True)
     return gan.objective.discriminator_loss(real_out, fake_out)
 
-  def g_loss_fn(g_params):
-    fake, _ = gan.generate(g_params, state.g_batch_stats, image_train.Inputs(jnp.asarray(z_g)), train=True)
+  def g_loss_fn(g_params, state, z_g):
+    fake, _ = gan.generate(g_params, state.g_batch_stats, image_train.Inputs(z_g), train=True)
     out, _, _ = gan.discriminate(state.d_params, state.d_batch_stats, fake, None, train=True)
     return gan.objective.generator_loss(out)
 
-  d_loss, d_grads = jax.jit(jax.value_and_grad(d_loss_fn))(state.d_params)
-  g_loss, g_grads = jax.jit(jax.value_and_grad(g_loss_fn))(state.g_params)
+  d_loss, d_grads = jax.jit(jax.value_and_grad(d_loss_fn))(state.d_params, state, jnp.asarray(real),
+                                                            jnp.asarray(z_d))
+  g_loss, g_grads = jax.jit(jax.value_and_grad(g_loss_fn))(state.g_params, state, jnp.asarray(z_g))
   return {"d_loss": float(d_loss), "g_loss": float(g_loss), "d_grads": flat(d_grads), "g_grads": flat(g_grads)}
 
 
@@ -133,16 +133,21 @@ def to_nchw(images: np.ndarray) -> np.ndarray:
   return np.ascontiguousarray(np.moveaxis(images, -1, -3))
 
 
-def max_rel_diff(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> tuple[float, float]:
-  """(largest absolute difference, largest difference relative to its tensor's largest entry) over common keys."""
-  if ours.keys() != theirs.keys():
-    raise ValueError(f"names differ: {sorted(ours)} vs {sorted(theirs)}")
-  abs_diff = rel_diff = 0.0
-  for k in ours:
-    d = float(np.max(np.abs(ours[k] - theirs[k])))
-    scale = float(np.max(np.abs(ours[k])))
-    abs_diff, rel_diff = max(abs_diff, d), max(rel_diff, d / scale if scale else d)
-  return abs_diff, rel_diff
+def rel_diffs(ref: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, float]:
+  """Per name: largest |ref − other| over the largest |ref| (a tensor's error relative to its scale)."""
+  if ref.keys() != other.keys():
+    raise ValueError(f"names differ: {sorted(ref)} vs {sorted(other)}")
+  out = {}
+  for k in ref:
+    scale = float(np.max(np.abs(ref[k])))
+    out[k] = float(np.max(np.abs(ref[k] - other[k]))) / (scale or 1.0)
+  return out
+
+
+def max_rel_diff(ref: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> tuple[float, float]:
+  """(largest absolute difference, largest `rel_diffs`) over the names of two flat dicts."""
+  abs_diff = max(float(np.max(np.abs(ref[k] - other[k]))) for k in ref)
+  return abs_diff, max(rel_diffs(ref, other).values())
 
 
 def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
@@ -168,3 +173,15 @@ def per_step_fn(gan: image_train.ImageGAN):
 def scan_fn(gan: image_train.ImageGAN):
   """`image_train.train_steps` (steps = the batches' leading axis) as one jitted call, the state donated."""
   return jax.jit(functools.partial(image_train.train_steps, gan), donate_argnums=0)
+
+
+def as_float64(state: image_train.ImageTrainState) -> image_train.ImageTrainState:
+  """`state` with its floating leaves in float64 (call under `jax.enable_x64(True)`)."""
+  return jax.tree.map(lambda x: jnp.asarray(x, jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, state)
+
+
+def losses_and_grads_float64(gan: image_train.ImageGAN, state: image_train.ImageTrainState, real: np.ndarray,
+                             z_d: np.ndarray, z_g: np.ndarray) -> dict[str, Any]:
+  """`losses_and_grads` computed in float64 throughout (parameters, statistics, inputs), under `enable_x64`."""
+  with jax.enable_x64(True):
+    return losses_and_grads(gan, as_float64(state), *(np.asarray(a, np.float64) for a in (real, z_d, z_g)))

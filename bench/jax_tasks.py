@@ -15,10 +15,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bench import dcgan
 from bench import timing
 from bench import workload
 from gan_jax import distributions
 from gan_jax import divergences
+from gan_jax import image_train
 from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import train
@@ -328,6 +330,145 @@ def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
           "compile_by_function_s": dict(sorted(_CLOCK.by_function.items(), key=lambda kv: -kv[1])[:8])}
 
 
+def dcgan_export(path: str, batch_size: int, features: int, num_batches: int) -> dict[str, Any]:
+  """Writes the DCGAN's initial variables and real batches to `path` (.npz) for the PyTorch children.
+
+  Keys: 'g/params/…', 'g/batch_stats/…', 'd/…' ('/'-joined Flax paths) and 'real' (num_batches, b, C, H, W): the
+  batches `dcgan_step(mode='per_step')` cycles through, already in PyTorch's NCHW layout.
+  """
+  config, gan, state = dcgan.build(batch_size, features)
+  arrays = {f"g/{k}": v for k, v in dcgan.variables(state.g_params, state.g_batch_stats).items()}
+  arrays.update({f"d/{k}": v for k, v in dcgan.variables(state.d_params, state.d_batch_stats).items()})
+  arrays["real"] = dcgan.to_nchw(dcgan.real_batches(gan, num_batches)[:, 0])
+  np.savez(path, **arrays)
+  return {"torch_kwargs": dcgan.torch_kwargs(config, gan)}
+
+
+def dcgan_crosscheck(batch_size: int, features: int) -> dict[str, Any]:
+  """The PyTorch DCGAN vs gan-jax's on identical variables, real batch and latents (those `train_step` draws).
+
+  Returns:
+    'float32' and 'float64': `dcgan.compare` of both losses and all gradients, each side computing in that dtype;
+    'float32_error': each side's float32 gradients against its own float64 ones (max relative difference: the
+    size of float32 rounding); 'step': one full `image_train.train_step` vs one PyTorch step, float32 (losses,
+    updated parameters, running averages).
+  """
+  import torch
+  from bench import torch_dcgan
+  config, gan, state = dcgan.build(batch_size, features)
+  g_vars = dcgan.variables(state.g_params, state.g_batch_stats)
+  d_vars = dcgan.variables(state.d_params, state.d_batch_stats)
+  kwargs = dcgan.torch_kwargs(config, gan)
+  model = torch_dcgan.TorchDCGAN(g_vars, d_vars, **kwargs)
+  real, labels = dcgan.real_batches(gan, 1)[0], dcgan.labels(gan, 1)[0]
+  real_nchw = dcgan.to_nchw(real[0])
+  z_d, z_g = dcgan.step_latents(gan, state)
+  out: dict[str, Any] = {"batch_size": batch_size, "features": features}
+
+  ours = {"float32": dcgan.losses_and_grads(gan, state, real[0], z_d, z_g),
+          "float64": dcgan.losses_and_grads_float64(gan, state, real[0], z_d, z_g)}
+  model64 = torch_dcgan.TorchDCGAN(g_vars, d_vars, **kwargs)
+  model64.g.double()
+  model64.d.double()
+  theirs = {"float32": torch_dcgan.losses_and_grads(model, real_nchw, z_d, z_g),
+            "float64": torch_dcgan.losses_and_grads(model64, real_nchw, z_d, z_g)}
+  for dtype in ("float32", "float64"):
+    out[dtype] = dcgan.compare(ours[dtype], theirs[dtype])
+  # Each side's float32 rounding error (against its own float64 result), overall and on the tensor where the two
+  # sides' float32 gradients differ most.
+  errors = {side: {f"{k[0]}: {name}": e for k in ("d_grads", "g_grads")
+                   for name, e in dcgan.rel_diffs(r["float64"][k], r["float32"][k]).items()}
+            for side, r in (("gan-jax", ours), ("PyTorch", theirs))}
+  apart = {f"{k[0]}: {name}": e for k in ("d_grads", "g_grads")
+           for name, e in dcgan.rel_diffs(ours["float32"][k], theirs["float32"][k]).items()}
+  worst = max(apart, key=apart.get)
+  out["float32_error"] = {side: max(e.values()) for side, e in errors.items()}
+  out["float32_worst"] = {"tensor": worst, "rel_diff": apart[worst],
+                          **{f"{side}_error": e[worst] for side, e in errors.items()}}
+
+  new_state, metrics = jax.jit(functools.partial(image_train.train_step, gan))(state, real, labels)
+  d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real_nchw, z_d, z_g)))
+  lr = kwargs["learning_rate"]
+  step = {"d_loss_abs_diff": abs(float(metrics["d_loss"]) - d_loss.item()),
+          "g_loss_abs_diff": abs(float(metrics["g_loss"]) - g_loss.item()), "learning_rate": lr}
+  params_diff = mean_diff = var_diff = 0.0
+  count, off, d_off_grads = 0, 0, []
+  for player, params, stats, module in (("d", new_state.d_params, new_state.d_batch_stats, model.d),
+                                        ("g", new_state.g_params, new_state.g_batch_stats, model.g)):
+    ours_p, theirs_p = dcgan.flat(params), module.flax_variables("params")
+    for k in ours_p:
+      diff = np.abs(ours_p[k] - theirs_p[k])
+      far = diff > 0.01 * lr
+      params_diff, count, off = max(params_diff, float(diff.max())), count + diff.size, off + int(far.sum())
+      if player == "d":  # The critic step's gradients are the D gradients above (same state, batch and latents).
+        d_off_grads.extend(np.abs(ours["float64"]["d_grads"][k][far]).tolist())
+    ours_s, theirs_s = dcgan.flat(stats), module.flax_variables("batch_stats")
+    for k in ours_s:
+      diff = float(np.max(np.abs(ours_s[k] - theirs_s[k])))
+      if k.endswith("/mean"):
+        mean_diff = max(mean_diff, diff)
+      else:  # torch's running variance takes the unbiased batch variance, Flax's the biased one.
+        var_diff = max(var_diff, diff / float(np.max(np.abs(ours_s[k]))))
+  step.update({"params_max_abs_diff": params_diff, "params_count": count, "params_off_by_1pct_lr": off,
+               "d_params_off_max_abs_grad": max(d_off_grads, default=None),
+               "running_mean_max_abs_diff": mean_diff, "running_var_max_rel_diff": var_diff})
+  out["step"] = step
+  return out
+
+
+def dcgan_step(mode: str, batch_size: int, features: int, reps: int, steps: int = 0, steps_per_call: int = 0,
+          calls: int = 1, num_batches: int = 8, warmup: int = 3) -> dict[str, Any]:
+  """The DCGAN step (`image_train`, 28×28×1, n_critic = 1), per-step jit or scan-fused, state donated.
+
+  Args:
+    mode: 'per_step' (one jitted `train_step` call per step, cycling through `num_batches` pre-drawn real batches
+      already on the device: those `dcgan_export` gives PyTorch) or 'scan' (`train_steps` over `steps_per_call`
+      pre-drawn batches per call, `calls` calls per repetition).
+    batch_size: images per batch.
+    features: both players' `features` (64 in Radford et al.).
+    reps: timed repetitions.
+    steps: steps per repetition ('per_step').
+    steps_per_call: steps fused into one call ('scan').
+    calls: calls per repetition ('scan').
+    num_batches: distinct real batches ('per_step').
+    warmup: untimed steps (or calls) after the first, compiling, one.
+  """
+  _, gan, state = dcgan.build(batch_size, features)
+  if mode == "per_step":
+    reals = [jax.device_put(r) for r in dcgan.real_batches(gan, num_batches)]
+    labels = jax.device_put(dcgan.labels(gan, 1)[0])
+    fn, args = dcgan.per_step_fn(gan), lambda i: (reals[i % len(reals)], labels)
+    impl, total = "gan-jax per-step jit", steps
+  elif mode == "scan":
+    real = jax.device_put(dcgan.real_batches(gan, steps_per_call))
+    labels = jax.device_put(dcgan.labels(gan, steps_per_call))
+    fn, args = dcgan.scan_fn(gan), lambda i: (real, labels)
+    impl, steps, total = f"gan-jax scan ({steps_per_call} steps/call)", calls, steps_per_call * calls
+  else:
+    raise ValueError(f"mode must be 'per_step' or 'scan', got {mode!r}")
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    state, metrics = fn(state, *args(0))
+    _block(metrics)
+    first = time.perf_counter() - start
+  for i in range(warmup):
+    state, metrics = fn(state, *args(i + 1))
+  _block(state)
+
+  def run():
+    nonlocal state, metrics
+    for i in range(steps):
+      state, metrics = fn(state, *args(i))
+    _block(state)
+
+  times = timing.repeat(run, reps)
+  d_loss, g_loss = (float(np.asarray(metrics[k]).reshape(-1)[-1]) for k in ("d_loss", "g_loss"))
+  return {"impl": impl, "batch_size": batch_size, "features": features, "steps_per_rep": total,
+          "compile_s": compiled["compile_s"], "first_call_s": first, "d_loss": d_loss, "g_loss": g_loss,
+          "step_ms": timing.summary([1e3 * t / total for t in times]),
+          "steps_per_s": timing.summary([total / t for t in times])}
+
+
 TASKS = {
     "backend": backend,
     "export": export,
@@ -340,4 +481,7 @@ TASKS = {
     "data_parallel": data_parallel,
     "divergence_lab": divergence_lab,
     "demo": demo,
+    "dcgan_export": dcgan_export,
+    "dcgan_crosscheck": dcgan_crosscheck,
+    "dcgan_step": dcgan_step,
 }

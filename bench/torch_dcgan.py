@@ -60,6 +60,9 @@ def _batch_norm(channels: int) -> nn.BatchNorm2d:
   return nn.BatchNorm2d(channels, eps=BN_EPSILON, momentum=BN_MOMENTUM)
 
 
+LAYOUTS = ("vector", "dense_to_chw", "dense_from_chw", "conv", "conv_transpose")
+
+
 # Flax array (flat name) <-> torch tensor. Every conversion is a permutation (and flip), so gradients convert the
 # same way. 'dense_to_chw' / 'dense_from_chw' carry the (H, W, C) of the image side of the Linear.
 def _to_torch(kind: str, a: np.ndarray, hwc: tuple[int, int, int] | None) -> np.ndarray:
@@ -115,7 +118,7 @@ class _Player(nn.Module):
       raise ValueError(f"variables differ: missing {sorted(names - set(flat))}, unexpected {sorted(set(flat) - names)}")
     with torch.no_grad():
       for name, module, attr, kind, hwc in self.bindings:
-        getattr(module, attr).copy_(torch.from_numpy(np.ascontiguousarray(_to_torch(kind, np.asarray(flat[name]),
+        getattr(module, attr).copy_(torch.tensor(np.ascontiguousarray(_to_torch(kind, np.asarray(flat[name]),
                                                                                     hwc))))
 
   def flax_variables(self, collection: str = "params") -> dict[str, np.ndarray]:
@@ -209,13 +212,14 @@ class Discriminator(_Player):
 def _frozen_stats(module: nn.Module) -> Iterator[None]:
   """Training-mode BatchNorm (batch statistics) that leaves the running averages as they are (momentum 0)."""
   bns = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+  saved = [bn.momentum for bn in bns]
   for bn in bns:
     bn.momentum = 0.0
   try:
     yield
   finally:
-    for bn in bns:
-      bn.momentum = BN_MOMENTUM
+    for bn, momentum in zip(bns, saved):
+      bn.momentum = momentum
 
 
 def discriminator_loss(d: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -306,6 +310,7 @@ def losses_and_grads(model: TorchDCGAN, real: np.ndarray, z_d: np.ndarray, z_g: 
   """Both losses and their parameter gradients at the current parameters (no update), for the cross-check.
 
   Both losses see the same (current) parameters, as `bench.dcgan.losses_and_grads`; no running average changes.
+  Computes in the players' dtype (`model.g.double(); model.d.double()` for the float64 check).
 
   Args:
     model: the players.
@@ -316,7 +321,8 @@ def losses_and_grads(model: TorchDCGAN, real: np.ndarray, z_d: np.ndarray, z_g: 
   Returns:
     {'d_loss', 'g_loss': floats, 'd_grads', 'g_grads': gradients in gan-jax's flat layout}.
   """
-  real_t, z_d_t, z_g_t = (torch.from_numpy(np.asarray(a, np.float32)) for a in (real, z_d, z_g))
+  dtype = model.g.project.weight.dtype
+  real_t, z_d_t, z_g_t = (torch.tensor(np.asarray(a), dtype=dtype) for a in (real, z_d, z_g))
   with _frozen_stats(model.g), _frozen_stats(model.d):
     with torch.no_grad():
       fake = model.g(z_d_t)
@@ -330,7 +336,5 @@ def losses_and_grads(model: TorchDCGAN, real: np.ndarray, z_d: np.ndarray, z_g: 
 
 def to_torch(kind: str, a: np.ndarray, hwc: tuple[int, int, int] | None = None) -> torch.Tensor:
   """A Flax array in the layout of the matching torch tensor (`kind`: one of `LAYOUTS`)."""
-  return torch.from_numpy(np.ascontiguousarray(_to_torch(kind, np.asarray(a), hwc)))
+  return torch.tensor(np.ascontiguousarray(_to_torch(kind, np.asarray(a), hwc)))
 
-
-LAYOUTS = ("vector", "dense_to_chw", "dense_from_chw", "conv", "conv_transpose")

@@ -4,7 +4,8 @@ A config with `dataset` set (see `config.image_config`) trains here; `train.trai
 the entry points route it automatically. What differs from distribution targets:
 
 - Real data comes from `input_pipeline` (a pure function of seed and step, so resume is exact): each chunk of
-  steps reads its batches on the host, one stream per replica seed, and scans over them on device.
+  steps reads its batches on the host, one stream per replica seed, and scans over them on device. With the
+  data-parallel layout on several hosts each host reads only its slice of every batch.
 - The state carries each player's `batch_stats` (BatchNorm running averages, spectral-norm vectors) beside its
   parameters; the optimizers see parameters only. In a training step both players run in training mode (batch
   statistics); each player's running statistics are updated by its own update only (the generator's by the
@@ -189,9 +190,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
           "'layer_norm', 'spectral_norm' or 'none' with gradient penalties (BatchNorm couples the samples whose "
           "input gradients they penalise; Gulrajani et al. 2017, Sec. 4)")
   train.validate_loop_config(config)
-  if jax.process_count() > 1:
-    raise ValueError("image GANs run in one process for now (jax.process_count() = "
-                     f"{jax.process_count()}); use parallel.layout='replicas' or 'data' on this host's devices")
+  layout = config.get("parallel", {}).get("layout", "none")
+  if jax.process_count() > 1 and layout == "none":
+    _fail("parallel.layout", layout, f"'data' or 'replicas' on {jax.process_count()} processes")
 
 
 def build_gan(config: ml_collections.ConfigDict) -> ImageGAN:
@@ -375,22 +376,25 @@ def train_steps(gan: ImageGAN, state: ImageTrainState, real: jax.Array, labels: 
   return jax.lax.scan(lambda s, batch: train_step(gan, s, *batch), state, (real, labels))
 
 
-def real_batches(dataset: input_pipeline.ImageDataset, gan: ImageGAN, seeds: np.ndarray, step: int, num_steps: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def real_batches(dataset: input_pipeline.ImageDataset, gan: ImageGAN, seeds: np.ndarray, step: int, num_steps: int,
+                 process_index: int = 0, process_count: int = 1) -> tuple[np.ndarray, np.ndarray]:
   """The real batches of steps [step, step + num_steps) for every replica (its seed's shuffle).
 
-  Generator step s reads global batches s·n_critic … s·n_critic + n_critic − 1 of `input_pipeline.batches`.
+  Generator step s reads global batches s·n_critic … s·n_critic + n_critic − 1 of `input_pipeline.batches`;
+  process p of P reads its p-th slice of each (b / P images).
 
   Returns:
-    images (R, num_steps, n_critic, b, H, W, C) and labels (R, num_steps, n_critic, b).
+    images (R, num_steps, n_critic, b / P, H, W, C) and labels (R, num_steps, n_critic, b / P).
   """
   per_seed = {}
+  local = gan.batch_size // process_count
   for seed in np.unique(seeds):
     stream = input_pipeline.batches(dataset, gan.batch_size, int(seed), num_batches=num_steps * gan.n_critic,
-                                    start_step=step * gan.n_critic, process_index=0, process_count=1)
+                                    start_step=step * gan.n_critic, process_index=process_index,
+                                    process_count=process_count)
     got = list(stream)
-    images = np.stack([b.images for b in got]).reshape(num_steps, gan.n_critic, gan.batch_size, *gan.image_shape)
-    labels = np.stack([b.labels for b in got]).reshape(num_steps, gan.n_critic, gan.batch_size)
+    images = np.stack([b.images for b in got]).reshape(num_steps, gan.n_critic, local, *gan.image_shape)
+    labels = np.stack([b.labels for b in got]).reshape(num_steps, gan.n_critic, local)
     per_seed[int(seed)] = images, labels
   return (np.stack([per_seed[int(s)][0] for s in seeds]), np.stack([per_seed[int(s)][1] for s in seeds]))
 
@@ -403,6 +407,31 @@ def init_states(gan: ImageGAN, replicas: parallel.Replicas, layout: parallel.Lay
   init = lambda: jax.vmap(functools.partial(init_state, gan))(keys, hparams)
   shardings = layout.state(jax.eval_shape(init)) if layout is not None else None
   return jax.jit(init, out_shardings=shardings)()
+
+
+def _place_batches(data: input_pipeline.ImageDataset, gan: ImageGAN, replicas: parallel.Replicas,
+                   layout: parallel.Layout, step: int, n: int) -> tuple[jax.Array | np.ndarray, ...]:
+  """A chunk's real batches on the devices of `layout`, each host reading only what its devices need.
+
+  Data parallel: every host reads its slice of each global batch (`input_pipeline.batches`) and the global array
+  is assembled from the hosts' parts. Replicas: every host reads the batches of all replicas and keeps the ones of
+  its own devices (replica streams differ by seed, so there is no slice to share).
+  """
+  if layout.mesh is None:
+    return real_batches(data, gan, replicas.seeds, step, n)
+  if layout.layout == "data":
+    local = real_batches(data, gan, replicas.seeds, step, n, jax.process_index(), jax.process_count())
+    return tuple(_from_process_slices(x, layout) for x in local)
+  full = real_batches(data, gan, replicas.seeds, step, n)
+  return tuple(jax.make_array_from_callback(x.shape, layout.state(x), lambda index, x=x: x[index]) for x in full)
+
+
+def _from_process_slices(local: np.ndarray, layout: parallel.Layout) -> jax.Array:
+  """The global (R, n, n_critic, b, …) array, batch axis 3 split over the mesh, from this process's b / P slice."""
+  spec = jax.sharding.PartitionSpec(None, None, None, parallel.DATA_AXIS)
+  sharding = jax.sharding.NamedSharding(layout.mesh, spec)
+  shape = local.shape[:3] + (local.shape[3] * jax.process_count(),) + local.shape[4:]
+  return jax.make_array_from_process_local_data(sharding, local, shape)
 
 
 def eval_inputs(gan: ImageGAN, key: jax.Array, n: int) -> Inputs:
@@ -472,10 +501,12 @@ def classifier_for(config: ml_collections.ConfigDict, workdir: str) -> image_met
   data_dir = config.get("data_dir") or (workdir if config.dataset == "digits" else default_data_dir())
   path = image_metrics.classifier_path(data_dir, config.dataset, size)
   if config.dataset == "digits" and not os.path.exists(path):
-    logging.info("Training the digits metric classifier (%d px) into %s.", size, path)
-    path, classifier = image_metrics.train_and_save_classifier(
-        "digits", data_dir, image_size=config.get("image_size") or None)
-    return classifier
+    if jax.process_index() == 0:
+      logging.info("Training the digits metric classifier (%d px) into %s.", size, path)
+      image_metrics.train_and_save_classifier("digits", data_dir, image_size=config.get("image_size") or None)
+    if jax.process_count() > 1:  # the others wait for process 0's file
+      from jax.experimental import multihost_utils
+      multihost_utils.sync_global_devices("gan_jax digits classifier")
   try:
     return image_metrics.load_classifier(path)
   except FileNotFoundError:
@@ -563,14 +594,13 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> train.Program:
     return jax.jit(chunk, out_shardings=out)
 
   def chunk(state, step, n):
-    real, labels = real_batches(data, gan, replicas.seeds, step, n)
-    if layout.layout == "replicas":
-      real, labels = (jax.device_put(x, layout.state(x)) for x in (real, labels))
-    return chunk_fn(n)(state, real, labels)
+    return chunk_fn(n)(state, *_place_batches(data, gan, replicas, layout, step, n))
 
   grid_fn = jax.jit(lambda s: grid_images(gan, s))
 
   def plot(state, step, writer):
+    if jax.process_count() > 1:
+      return  # The state is spread over hosts; `experiments/sample.py` draws grids from the checkpoint.
     first = jax.tree.map(lambda x: x[0], state)
     grid = tile(np.asarray(grid_fn(first)))
     save_png(grid, os.path.join(workdir, "samples", f"step_{step:07d}.png"))

@@ -1,4 +1,4 @@
-"""One process of the two-host test: joins the loopback cluster, trains data-parallel, dumps its local params.
+"""One process of the two-host tests: joins the loopback cluster, trains data-parallel, dumps its local params.
 
 Usage: multihost_worker.py COORDINATOR NUM_PROCESSES PROCESS_ID WORKDIR OVERRIDES_JSON
 """
@@ -17,6 +17,7 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import testing as testing_config  # noqa: E402
 
+from gan_jax import config as config_lib  # noqa: E402
 from gan_jax import parallel  # noqa: E402
 from gan_jax import train  # noqa: E402
 
@@ -24,8 +25,10 @@ from gan_jax import train  # noqa: E402
 def main(coordinator: str, num_processes: str, process_id: str, workdir: str, overrides: str) -> None:
   parallel.initialize_distributed(coordinator, int(num_processes), int(process_id))
   assert jax.device_count() == 2 * int(num_processes), jax.devices()
-  config = testing_config.get_config()
-  for k, v in json.loads(overrides).items():
+  overrides = json.loads(overrides)
+  # An image run when the overrides name a dataset.
+  config = config_lib.image_config() if "dataset" in overrides else testing_config.get_config()
+  for k, v in overrides.items():
     config[k] = ml_collections.ConfigDict(v) if isinstance(v, dict) else v
   config.parallel = ml_collections.ConfigDict({"layout": "data", "num_devices": 0})
   train.train_and_evaluate(config, workdir)
