@@ -463,10 +463,34 @@ def dcgan_step(mode: str, batch_size: int, features: int, reps: int, steps: int 
 
   times = timing.repeat(run, reps)
   d_loss, g_loss = (float(np.asarray(metrics[k]).reshape(-1)[-1]) for k in ("d_loss", "g_loss"))
-  return {"impl": impl, "batch_size": batch_size, "features": features, "steps_per_rep": total,
-          "compile_s": compiled["compile_s"], "first_call_s": first, "d_loss": d_loss, "g_loss": g_loss,
-          "step_ms": timing.summary([1e3 * t / total for t in times]),
-          "steps_per_s": timing.summary([total / t for t in times])}
+  out = {"impl": impl, "batch_size": batch_size, "features": features, "steps_per_rep": total,
+         "compile_s": compiled["compile_s"], "first_call_s": first, "d_loss": d_loss, "g_loss": g_loss,
+         "step_ms": timing.summary([1e3 * t / total for t in times]),
+         "steps_per_s": timing.summary([total / t for t in times])}
+  if mode == "per_step":
+    out["conv_kernel_grad_ms"] = _conv_kernel_grad_in_loop(batch_size, features, reps)
+  return out
+
+
+def _conv_kernel_grad_in_loop(batch_size: int, features: int, reps: int) -> dict[str, Any]:
+  """Kernel gradient of D's widest convolution (14×14×f -> 7×7×2f, 4×4, stride 2), at the top level of a program
+  and inside a one-iteration `lax.scan`.
+
+  Diagnostic: `train_step` runs its critic steps in a `lax.scan` (even for n_critic = 1) and `train_steps` scans
+  over steps, so every kernel gradient of the DCGAN step sits in a loop body; this shows what that costs here.
+  """
+  x = jnp.ones((batch_size, 14, 14, features))
+  w = jnp.full((4, 4, features, 2 * features), 0.01)
+  conv = lambda w, x: jax.lax.conv_general_dilated(x, w, (2, 2), ((1, 1), (1, 1)),
+                                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  grad = jax.grad(lambda w, x: jnp.sum(conv(w, x) ** 2))
+  fns = {"top_level": jax.jit(grad),
+         "in_scan": jax.jit(lambda w, x: jax.lax.scan(lambda c, _: (c, grad(w, x)), 0, None, length=1)[1])}
+  out = {}
+  for name, fn in fns.items():
+    _block(fn(w, x))
+    out[name] = timing.summary([1e3 * t for t in timing.repeat(lambda: _block(fn(w, x)), reps)])
+  return out
 
 
 TASKS = {

@@ -20,7 +20,7 @@ from bench import report
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARTS = ("crosscheck", "throughput", "hardware", "compile", "seeds", "data_parallel", "divergences", "demo",
          "dcgan")
-PENDING = {"dcgan": "pending the image issue"}
+PENDING: dict[str, str] = {}  # part -> why it is skipped (reported instead of run)
 DEVICES = {"cpu": "cpu", "gpu": "cuda"}  # --device value -> JAX_PLATFORMS for the JAX children.
 
 
@@ -52,6 +52,15 @@ class Plan:
   divergence_reps: int = 10
   demo_overrides: tuple[str, ...] = ()
   demo_cache: bool = True                     # also time the demo with a cold, then warm, compilation cache
+  dcgan_batch: int = 64                       # DCGAN on 28×28×1 (image_config('mnist'), synthetic batches)
+  dcgan_features: int = 64                    # both players' width (Radford et al.)
+  dcgan_steps: int = 10                       # gan-jax per-step: steps per repetition (~1 s a step on 2 cores)
+  dcgan_scan_steps_per_call: int = 10         # gan-jax scan-fused: one call per repetition
+  dcgan_torch_steps: int = 20                 # PyTorch eager (plan.torch_threads): steps per repetition
+  dcgan_reps: int = 5
+  dcgan_scan_reps: int = 3
+  dcgan_crosscheck_batch: int = 64
+  dcgan_crosscheck_features: int = 64
   child_timeout_s: int = 600
 
 
@@ -64,7 +73,8 @@ QUICK = Plan(
     demo_overrides=("--config.num_steps=20", "--config.eval_every=10", "--config.checkpoint_every=20",
                     "--config.eval_samples=256", "--config.plot_every=0", "--config.num_seeds=1",
                     "--config.objectives=(\"non_saturating\",)"),
-    demo_cache=False, child_timeout_s=300)
+    demo_cache=False, dcgan_features=8, dcgan_steps=3, dcgan_scan_steps_per_call=3, dcgan_torch_steps=3,
+    dcgan_reps=2, dcgan_scan_reps=2, dcgan_crosscheck_batch=8, dcgan_crosscheck_features=8, child_timeout_s=300)
 
 
 class Children:
@@ -316,5 +326,33 @@ def _demo(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[st
   return out
 
 
+def _dcgan(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[str, Any]:
+  b, f = plan.dcgan_batch, plan.dcgan_features
+  out = {"batch_size": b, "features": f}
+  out["crosscheck"] = kids.run(
+      "jax", "dcgan_crosscheck", "DCGAN cross-check: PyTorch vs gan-jax losses and gradients",
+      batch_size=plan.dcgan_crosscheck_batch, features=plan.dcgan_crosscheck_features)
+  path = os.path.join(scratch, "dcgan_params.npz")
+  num_batches = 8  # distinct real batches, cycled by both sides' per-step loops
+  export = kids.run("jax", "dcgan_export", "DCGAN: export initial variables for PyTorch", path=path, batch_size=b,
+                    features=f, num_batches=num_batches)
+  impl = "gan-jax per-step jit"
+  rows = [kids.run("jax", "dcgan_step", f"DCGAN {impl}, batch {b}", {"impl": impl, "batch_size": b},
+                   mode="per_step", batch_size=b, features=f, steps=plan.dcgan_steps, reps=plan.dcgan_reps,
+                   num_batches=num_batches)]
+  impl = f"gan-jax scan ({plan.dcgan_scan_steps_per_call} steps/call)"
+  rows.append(kids.run("jax", "dcgan_step", f"DCGAN {impl}, batch {b}", {"impl": impl, "batch_size": b},
+                       mode="scan", batch_size=b, features=f, steps_per_call=plan.dcgan_scan_steps_per_call,
+                       calls=1, reps=plan.dcgan_scan_reps, warmup=0))
+  for threads in plan.torch_threads:
+    impl = f"PyTorch eager ({threads} thread{'s' if threads > 1 else ''})"
+    rows.append(kids.run("torch", "dcgan_eager", f"DCGAN {impl}, batch {b}", {"impl": impl, "batch_size": b},
+                         batch_size=b, threads=threads, steps=plan.dcgan_torch_steps, reps=plan.dcgan_reps,
+                         params_path=path, torch_kwargs=export.get("torch_kwargs", {})))
+  out["rows"] = rows
+  return out
+
+
 _PARTS = {"crosscheck": _crosscheck, "throughput": _throughput, "hardware": _hardware, "compile": _compile,
-          "seeds": _seeds, "data_parallel": _data_parallel, "divergences": _divergences, "demo": _demo}
+          "seeds": _seeds, "data_parallel": _data_parallel, "divergences": _divergences, "demo": _demo,
+          "dcgan": _dcgan}

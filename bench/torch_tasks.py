@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from bench import timing
+from bench import torch_dcgan
 from bench import torch_reference
 
 
@@ -72,4 +73,21 @@ def compiled(batch_size: int, threads: int, steps: int, reps: int, params_path: 
           "threads": threads, "torch": torch.__version__, "compile_s": compile_s, **out}
 
 
-TASKS = {"eager": eager, "compiled": compiled}
+def dcgan_eager(batch_size: int, threads: int, steps: int, reps: int, params_path: str, torch_kwargs: dict[str, Any],
+                warmup: int = 3) -> dict[str, Any]:
+  """The PyTorch DCGAN step in eager mode (`torch_dcgan`), from the variables and batches `jax_tasks.dcgan_export`
+  wrote."""
+  torch.set_num_threads(threads)
+  torch.set_flush_denormal(True)
+  data = np.load(params_path)
+  player = lambda p: {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith(p + "/")}
+  model = torch_dcgan.TorchDCGAN(player("g"), player("d"), **torch_kwargs)
+  reals = [torch.from_numpy(np.ascontiguousarray(r)) for r in data["real"]]
+  if reals[0].shape[0] != batch_size:
+    raise ValueError(f"{params_path} holds batches of {reals[0].shape[0]}, not {batch_size}")
+  out = _timed(model.random_step, reals, steps, reps, warmup)
+  return {"impl": f"PyTorch eager ({threads} thread{'s' if threads > 1 else ''})", "batch_size": batch_size,
+          "threads": threads, "torch": torch.__version__, **out}
+
+
+TASKS = {"eager": eager, "compiled": compiled, "dcgan_eager": dcgan_eager}
