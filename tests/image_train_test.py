@@ -198,7 +198,7 @@ def test_vmapped_seeds_equal_their_own_runs(tmp_path):
     np.testing.assert_allclose(both[1][k], alone[0][k], rtol=2e-5, err_msg=k)
 
 
-@pytest.mark.parametrize("layout", ["replicas", "data"])
+@pytest.mark.parametrize("layout", [pytest.param("replicas", marks=pytest.mark.slow), "data"])
 def test_device_layouts_match_the_unsharded_run(tmp_path, layout):
   base = _config("dcgan", num_seeds=2)
   sharded = _config("dcgan", num_seeds=2)
@@ -319,6 +319,7 @@ def test_image_configs_build(name):
   assert (gan.num_categories, gan.num_continuous) == ((10, 2) if name == "mnist_infogan" else (0, 0))
 
 
+@pytest.mark.slow  # ~15 s cold each at full 28 px size; test_image_configs_build checks them
 @pytest.mark.parametrize("name", MNIST_CONFIGS)
 def test_mnist_configs_train_under_mock_data(name, tmp_path):
   c = _load_config(name)
@@ -354,6 +355,7 @@ def test_digits_dcgan_reaches_the_stated_frechet_distance(tmp_path):
   assert all(r["recall"] > 0.6 and r["precision"] > 0.4 for r in rows), rows
 
 
+@pytest.mark.slow  # ~18 s cold; sweeps call the same train_and_evaluate
 def test_image_runs_sweep_like_toy_runs(tmp_path):
   from gan_jax import sweep
   base = _config("mlp", num_steps=2, eval_every=2, checkpoint_every=2)
@@ -370,6 +372,7 @@ def test_image_runs_sweep_like_toy_runs(tmp_path):
   assert all(r["js_lower_bound"] for r in rows if r["objective"] == "minimax")
 
 
+@pytest.mark.slow  # ~50 s cold; the toy 2-process test runs by default
 def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path):
   """Two hosts × 2 fake CPU devices, data parallel with BatchNorm, each host reading its half of every batch."""
   import socket
@@ -406,6 +409,7 @@ def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path)
         assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
 
 
+@pytest.mark.slow  # ~23 s cold
 def test_infogan_q_learns_to_recover_the_categorical_code(tmp_path):
   """The mutual-information term at work: Q's accuracy on the categorical code goes from chance (0.1) to ~1.
 
