@@ -408,12 +408,14 @@ def _dcgan(dc: dict, meta: dict) -> list[str]:
   if step is not None and "conv_kernel_grad_ms" in step:
     k = step["conv_kernel_grad_ms"]
     top, loop = k["top_level"]["median"], k["in_scan"]["median"]
-    note = (f"Every convolution gradient of a gan-jax step runs inside a loop: `train_step` scans over its "
-            f"n_critic critic steps (even n_critic = 1) and `train_steps` over steps. On this backend the kernel "
+    note = (f"Convolution gradients inside a loop body are slow on this backend (jax-ml/jax#12868): the kernel "
             f"gradient of D's widest convolution (14×14×{f} -> 7×7×{2 * f}, batch {b}) takes {top:.1f} ms at the top "
-            f"level of a program and {loop:.1f} ms inside a one-iteration `lax.scan` ({loop / top:.0f}×).")
+            f"level of a program and {loop:.1f} ms inside a one-iteration `lax.scan` ({loop / top:.0f}×). So "
+            "`image_train.train_step` unrolls its n_critic critic steps in Python, and image runs call one jitted "
+            "step per step by default (`config.step_loop='python'`); `train_steps` (the scan-fused row, "
+            "`step_loop='scan'`) keeps every gradient in a loop body.")
     if scan is not None and _med(scan, "step_ms") > _med(step, "step_ms"):
-      note += " The scan-fused call, whose whole step is a loop body, is slower than per-step dispatch here."
+      note += " Here it is slower than per-step dispatch."
     out += [note, ""]
   out += _dcgan_crosscheck(dc.get("crosscheck"))
   return out

@@ -105,6 +105,7 @@ def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
   c.info_continuous_weight = 1.0     # InfoGAN: weight of the continuous codes' Gaussian term inside it
   c.joint_batch = False              # critic on one concatenated real+fake batch (the Keras MNIST GAN loop)
   c.steps_per_transfer = 100         # real batches sent to the devices this many steps at a time (memory bound)
+  c.step_loop = "python"             # "python": one jitted call per step (fast convolutions on CPU); "scan"
   c.objective = "non_saturating"
   c.optimizer_g = optimizer_config("adam", 2e-4, b1=0.5, b2=0.999)
   c.optimizer_d = optimizer_config("adam", 2e-4, b1=0.5, b2=0.999)
