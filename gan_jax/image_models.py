@@ -99,6 +99,47 @@ def _batch_norm(train: bool) -> nn.BatchNorm:
   return nn.BatchNorm(use_running_average=not train, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON)
 
 
+def subpixel_kernel(kernel: Array) -> Array:
+  """Rewrites a 4×4 stride-2 'SAME' transposed-convolution kernel (4, 4, I, O) as a 3×3 convolution (3, 3, I, 4·O).
+
+  `lax.conv_transpose(x, kernel, (2, 2), 'SAME')` pads the 2×-dilated input by 2 on each side and correlates, so
+  output pixel 2m + a (phase a ∈ {0, 1}) sums kernel taps k ≡ a (mod 2) against input pixel m + (a + k − 2)/2, an
+  offset in {−1, 0, 1}. Output channels of the 3×3 kernel are ordered (row phase, column phase, O).
+  """
+  kh, kw, cin, cout = kernel.shape
+  if (kh, kw) != (4, 4):
+    raise ValueError(f"subpixel_kernel needs a 4×4 kernel, got {kernel.shape}")
+  taps = np.zeros((3, 4, 2), np.float32)  # [offset + 1, tap k, phase a] = 1 where tap k feeds phase a at offset
+  for a in range(2):
+    for k in range(a % 2, 4, 2):
+      taps[(a + k - 2) // 2 + 1, k, a] = 1.0
+  out = jnp.einsum("rka,sjb,kjio->rsiabo", taps, taps, kernel)
+  return out.reshape(3, 3, cin, 4 * cout)
+
+
+class SubpixelConvTranspose(nn.Module):
+  """`nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME')`, computed as a sub-pixel convolution.
+
+  The same parameters ('kernel' (4, 4, I, O), 'bias'), initialisers and outputs (to float rounding), but a stride-1
+  3×3 convolution to 4·O channels followed by a depth-to-space shuffle instead of a convolution over a dilated
+  input: XLA:CPU runs the latter's forward and gradient about 4× slower (166 ms against 39 ms for 7×7×128 ->
+  14×14×64 at batch 64 on 2 cores). The doubling of the image is exact: (n, H, W, I) -> (n, 2H, 2W, O).
+  """
+  features: int
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    kernel = self.param("kernel", nn.initializers.lecun_normal(), (4, 4, x.shape[-1], self.features), jnp.float32)
+    n, h, w, _ = x.shape
+    y = jax.lax.conv_general_dilated(x, subpixel_kernel(kernel), (1, 1), ((1, 1), (1, 1)),
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, self.features)
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    return y
+
+
 class _DCGANDecoder(nn.Module):
   """Vector (n, d) -> image (n, S, S, C): project, reshape, stride-2 transposed convs, tanh (Radford et al. Fig. 1).
 
@@ -117,10 +158,11 @@ class _DCGANDecoder(nn.Module):
     h = nn.Dense(base * base * width, use_bias=False)(h)
     h = h.reshape(h.shape[0], base, base, width)
     h = nn.relu(_batch_norm(train)(h))
+    # Named as nn.ConvTranspose would be: the same parameter tree, whichever implementation computes it.
     for stage in range(stages - 1):
-      h = nn.ConvTranspose(width // 2 ** (stage + 1), _KERNEL, strides=(2, 2), padding="SAME", use_bias=False)(h)
+      h = SubpixelConvTranspose(width // 2 ** (stage + 1), use_bias=False, name=f"ConvTranspose_{stage}")(h)
       h = nn.relu(_batch_norm(train)(h))
-    h = nn.ConvTranspose(self.channels, _KERNEL, strides=(2, 2), padding="SAME")(h)
+    h = SubpixelConvTranspose(self.channels, name=f"ConvTranspose_{stages - 1}")(h)
     return jnp.tanh(h)
 
 

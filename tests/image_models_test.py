@@ -6,6 +6,7 @@ for spectral norm (and the scale invariance D(x; cW) = D(x; W) it implies), and 
 """
 import functools
 
+from flax import linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -329,3 +330,25 @@ def test_bad_input_shapes_raise():
   disc = im.DCGANDiscriminator(image_size=8, channels=3, features=4)
   with pytest.raises(ValueError, match=r"\(n, 8, 8, 3\)"):
     disc.init(KEY, jnp.zeros((2, 8, 8, 1)), train=False)
+
+
+@pytest.mark.parametrize("shape, features", [((3, 4, 4, 5), 7), ((2, 7, 7, 3), 4), ((2, 14, 14, 6), 1),
+                                             ((1, 16, 16, 2), 3)])
+def test_subpixel_conv_transpose_is_flax_conv_transpose(shape, features):
+  """Same parameters (names, shapes, initial values), outputs and gradients as nn.ConvTranspose 4×4/2 'SAME'."""
+  x = _normal(7, shape)
+  ref = nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME")
+  ours = im.SubpixelConvTranspose(features)
+  p_ref, p_ours = ref.init(KEY, x), ours.init(KEY, x)
+  assert jax.tree.structure(p_ref) == jax.tree.structure(p_ours)
+  for a, b in zip(jax.tree.leaves(p_ref), jax.tree.leaves(p_ours)):
+    np.testing.assert_array_equal(a, b)
+  params = jax.tree.map(lambda a: _normal(3, a.shape), p_ref)  # random bias too
+  y_ref, y_ours = ref.apply(params, x), ours.apply(params, x)
+  assert y_ours.shape == (shape[0], 2 * shape[1], 2 * shape[2], features)
+  np.testing.assert_allclose(y_ours, y_ref, atol=2e-5 * float(jnp.max(jnp.abs(y_ref))))
+  loss = lambda m: lambda p, x: jnp.sum(jnp.sin(m.apply(p, x)))
+  g_ref = jax.grad(loss(ref), argnums=(0, 1))(params, x)
+  g_ours = jax.grad(loss(ours), argnums=(0, 1))(params, x)
+  for a, b in zip(jax.tree.leaves(g_ref), jax.tree.leaves(g_ours)):
+    np.testing.assert_allclose(b, a, atol=2e-5 * float(jnp.max(jnp.abs(a))))
