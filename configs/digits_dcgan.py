@@ -1,6 +1,6 @@
 """DCGAN on the offline 8×8 UCI digits (scikit-learn): the image GAN that runs anywhere, no download.
 
-Command (about 70 s on 2 CPU cores, 3 seeds in one program):
+Command (about 65 s on 2 CPU cores, 3 seeds in one program):
   python experiments/train.py --config=configs/digits_dcgan.py --workdir=runs/digits_dcgan
   python experiments/sample.py --workdir=runs/digits_dcgan
 

@@ -356,7 +356,7 @@ def test_missing_mnist_classifier_is_one_line_naming_the_command(tmp_path):
 
 @pytest.mark.slow
 def test_digits_dcgan_reaches_the_stated_frechet_distance(tmp_path):
-  """configs/digits_dcgan.py as the README states it: every seed's final FCD below 15 (measured 8.9–12.3)."""
+  """configs/digits_dcgan.py as the README states it: every seed's final FCD below 15 (measured 8.8–12.1)."""
   rows = train.train_and_evaluate(_load_config("digits_dcgan"), str(tmp_path))
   assert [r["step"] for r in rows] == [5000] * 3
   assert all(r["fcd"] < 15.0 for r in rows), [r["fcd"] for r in rows]
