@@ -378,7 +378,8 @@ def _dcgan(dc: dict, meta: dict) -> list[str]:
   b, f = dc["batch_size"], dc["features"]
   out = [f"## 7. DCGAN step on 28×28 at batch {b}: gan-jax vs PyTorch eager", "",
          f"`image_train.train_step` on `config.image_config('mnist')` with both players' features = {f}: DCGAN "
-         "generator z (100) -> Dense -> 7×7×2f -> BatchNorm, ReLU -> 4×4 stride-2 transposed convs -> 28×28×1, tanh; "
+         "generator z (100) -> Dense -> 7×7×2f -> BatchNorm, ReLU -> 4×4 stride-2 transposed convs (computed as "
+         "sub-pixel convolutions, `image_models.SubpixelConvTranspose`) -> 28×28×1, tanh; "
          "discriminator 4×4 stride-2 convs (LeakyReLU 0.2, BatchNorm after the second) -> Dense(1); non-saturating "
          "loss, Adam (lr 2e-4, β = 0.5, 0.999), one D step (D on the real and on the fake batch, two calls) + one "
          "G step per step, both players in training mode (batch statistics). Real batches are synthetic (uniform "
