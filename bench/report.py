@@ -5,6 +5,8 @@ CROSSCHECK_TOL = 1e-5
 DEMO_MEMORY_LIMIT_MB = 1.5e9 / 2**20          # 1.5 GB, in MiB as ru_maxrss is reported
 COMPILE_GROWTH_LIMIT = 1.5                    # scan compile at the most steps / at the fewest
 DEMO_COMPILE_SHARE_LIMIT = 0.10
+GPU_SEED_COUNT = 256                          # the GPU target: this many vmapped seeds …
+GPU_SEED_WALL_LIMIT = 3.0                     # … in at most this multiple of one seed's wall time
 DISTURBANCE_LIMIT = 0.05                      # other processes' share of the CPUs while a child ran
 
 
@@ -145,6 +147,19 @@ def targets(results: dict) -> list[dict[str, str]]:
                           f"{detail} (ratio {growth:.2f}; criterion < {COMPILE_GROWTH_LIMIT})"))
     else:
       out.append(_verdict(name, None, comp["error"].splitlines()[0]))
+
+  if "seeds" in results:
+    name = f"on a GPU: {GPU_SEED_COUNT} vmapped seeds in ≤ {GPU_SEED_WALL_LIMIT:g}× the wall time of one seed"
+    vmapped = {r["num_seeds"]: r for r in results["seeds"] if r.get("mode") == "vmap" and _ok(r)}
+    if results["meta"]["device"] == "cpu":
+      out.append(_verdict(name, None, "this run was on the CPU; run `python -m bench --device=gpu` on a GPU"))
+    elif 1 in vmapped and GPU_SEED_COUNT in vmapped:
+      ratio = _med(vmapped[GPU_SEED_COUNT], "wall_s") / _med(vmapped[1], "wall_s")
+      out.append(_verdict(name, ratio <= GPU_SEED_WALL_LIMIT,
+                          f"{GPU_SEED_COUNT} seeds: {_med(vmapped[GPU_SEED_COUNT], 'wall_s'):.3f} s, 1 seed: "
+                          f"{_med(vmapped[1], 'wall_s'):.3f} s per call ({ratio:.2f}×)"))
+    else:
+      out.append(_verdict(name, None, f"the 1- or {GPU_SEED_COUNT}-seed vmapped run failed"))
 
   dc = (results.get("dcgan") or {}).get("crosscheck")
   if dc is not None:
