@@ -192,6 +192,7 @@ def test_resume_is_exact_with_batch_norm_state(tmp_path):
   assert _rows(str(full)) == _rows(str(part))
 
 
+@pytest.mark.slow  # two extra cold compilations; the default suite is near its 10-minute budget
 def test_scan_and_python_step_loops_agree(tmp_path):
   python = train.train_and_evaluate(_config("dcgan", n_critic=2), str(tmp_path / "python"))
   scan = train.train_and_evaluate(_config("dcgan", n_critic=2, step_loop="scan"), str(tmp_path / "scan"))
