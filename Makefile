@@ -7,7 +7,9 @@ WORKDIR ?= runs/demo
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: demo nash test test-slow bench clean
+LINT_STAMP := $(VENV)/.lint-stamp
+
+.PHONY: demo nash test test-slow lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +28,15 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 -m slow -q
+
+$(LINT_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $(LINT_STAMP)
+
+# Style (ruff) and the layering contract (import-linter: imports only go down; see README, "Library map").
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

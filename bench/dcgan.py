@@ -1,8 +1,8 @@
-"""The DCGAN workload on the gan-jax side: `image_train` on MNIST-shaped 28×28×1 images, fed synthetic batches.
+"""The DCGAN workload on the gan-jax side: the image task on MNIST-shaped 28×28×1 images, fed synthetic batches.
 
 `dcgan_config` is `config.image_config("mnist")` (DCGAN players, non-saturating loss, Adam 2e-4, β = (0.5, 0.999),
 `n_critic = 1`) at a given batch and width. Nothing reads MNIST: `build_gan`, `init_state` and `train_step` never
-touch the disk (only `image_train.program` loads data), and the real batches are uniform noise in [−1, 1] — the
+touch the disk (only `image_task.program` loads data), and the real batches are uniform noise in [−1, 1] — the
 cost of a step does not depend on what the pixels show.
 """
 import functools
@@ -14,8 +14,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from bench import workload
 from gan_jax import config as config_lib
-from gan_jax import image_train
+from gan_jax import engine
+from gan_jax import image_task
+from gan_jax import players
 
 DATASET = "mnist"
 
@@ -29,37 +32,38 @@ def dcgan_config(batch_size: int, features: int = 64) -> ml_collections.ConfigDi
   return c
 
 
-def init_state(gan: image_train.ImageGAN, seed: int) -> image_train.ImageTrainState:
-  """`image_train.init_state` with every leaf in its own buffer (EMA off aliases `ema_g_params` and `g_params`,
+def init_state(gan: engine.GAN, seed: int) -> engine.TrainState:
+  """`engine.init_state` with every leaf in its own buffer (EMA off aliases `ema_g_params` and `g_params`,
   and XLA refuses to donate one buffer twice)."""
-  return jax.tree.map(jnp.copy, image_train.init_state(gan, jax.random.PRNGKey(seed)))
+  return jax.tree.map(jnp.copy, engine.init_state(gan, jax.random.PRNGKey(seed)))
 
 
 def build(batch_size: int, features: int = 64, seed: int = 0
-          ) -> tuple[ml_collections.ConfigDict, image_train.ImageGAN, image_train.ImageTrainState]:
+          ) -> tuple[ml_collections.ConfigDict, engine.GAN, engine.TrainState]:
   """(config, gan, single-replica state) of the DCGAN workload."""
   config = dcgan_config(batch_size, features)
-  gan = image_train.build_gan(config)
+  gan = image_task.build_gan(config)
   return config, gan, init_state(gan, seed)
 
 
-def torch_kwargs(config: ml_collections.ConfigDict, gan: image_train.ImageGAN) -> dict[str, Any]:
+def torch_kwargs(config: ml_collections.ConfigDict, gan: engine.GAN) -> dict[str, Any]:
   """The keyword arguments that make `torch_dcgan.TorchDCGAN` the same players and optimizers as `config`."""
   g_opt, d_opt = config.optimizer_g, config.optimizer_d
   if (g_opt.name, g_opt.learning_rate, g_opt.b1, g_opt.b2) != (d_opt.name, d_opt.learning_rate, d_opt.b1, d_opt.b2):
     raise ValueError("the PyTorch DCGAN gives both players the same Adam")
-  return dict(image_size=gan.image_shape[0], channels=gan.image_shape[2], latent_dim=gan.latent_dim,
-              g_features=gan.generator.features, d_features=gan.discriminator.features,
+  p = gan.players
+  return dict(image_size=p.image_shape[0], channels=p.image_shape[2], latent_dim=p.latent_dim,
+              g_features=p.generator.features, d_features=p.discriminator.features,
               learning_rate=g_opt.learning_rate, b1=g_opt.b1, b2=g_opt.b2)
 
 
-def real_batches(gan: image_train.ImageGAN, count: int, seed: int = 1) -> np.ndarray:
+def real_batches(gan: engine.GAN, count: int, seed: int = 1) -> np.ndarray:
   """`count` synthetic real batches (count, n_critic, b, H, W, C), uniform in [−1, 1] (the range of tanh)."""
-  shape = (count, gan.n_critic, gan.batch_size, *gan.image_shape)
+  shape = (count, gan.n_critic, gan.batch_size, *gan.players.image_shape)
   return np.random.default_rng(seed).uniform(-1.0, 1.0, shape).astype(np.float32)
 
 
-def labels(gan: image_train.ImageGAN, count: int) -> np.ndarray:
+def labels(gan: engine.GAN, count: int) -> np.ndarray:
   """Labels matching `real_batches` (count, n_critic, b); unconditional players ignore them."""
   return np.zeros((count, gan.n_critic, gan.batch_size), np.int32)
 
@@ -76,11 +80,11 @@ def flat(tree: Any) -> dict[str, np.ndarray]:
   return {k: np.asarray(v) for k, v in flax.traverse_util.flatten_dict(dict(tree), sep="/").items()}
 
 
-def losses_and_grads(gan: image_train.ImageGAN, state: image_train.ImageTrainState, real: np.ndarray,
+def losses_and_grads(gan: engine.GAN, state: engine.TrainState, real: np.ndarray,
                      z_d: np.ndarray, z_g: np.ndarray) -> dict[str, Any]:
   """gan-jax's two losses and their parameter gradients at `state`, on given real images and latents.
 
-  Built from the pieces `image_train.train_step` uses (`gan.generate`, `gan.discriminate` in training mode, the
+  Built from the pieces `engine.train_step` uses (the players' `generate` and `discriminate` in training mode, the
   objective's losses; D on the real and the fake batch as two calls), with the latents passed in instead of drawn.
   Both losses see `state`'s parameters (no update in between).
 
@@ -96,14 +100,14 @@ def losses_and_grads(gan: image_train.ImageGAN, state: image_train.ImageTrainSta
   """
   # Everything is an argument: closed-over arrays would be constants that XLA folds (slowly, convolutions too).
   def d_loss_fn(d_params, state, real, z_d):
-    fake, _ = gan.generate(state.g_params, state.g_batch_stats, image_train.Inputs(z_d), train=True)
-    real_out, _, stats = gan.discriminate(d_params, state.d_batch_stats, real, None, train=True)
-    fake_out, _, _ = gan.discriminate(d_params, stats, fake, None, train=True)
+    fake, _ = gan.players.generate(state.g_params, state.g_batch_stats, players.Inputs(z_d), train=True)
+    real_out, _, stats = gan.players.discriminate(d_params, state.d_batch_stats, real, None, train=True)
+    fake_out, _, _ = gan.players.discriminate(d_params, stats, fake, None, train=True)
     return gan.objective.discriminator_loss(real_out, fake_out)
 
   def g_loss_fn(g_params, state, z_g):
-    fake, _ = gan.generate(g_params, state.g_batch_stats, image_train.Inputs(z_g), train=True)
-    out, _, _ = gan.discriminate(state.d_params, state.d_batch_stats, fake, None, train=True)
+    fake, _ = gan.players.generate(g_params, state.g_batch_stats, players.Inputs(z_g), train=True)
+    out, _, _ = gan.players.discriminate(state.d_params, state.d_batch_stats, fake, None, train=True)
     return gan.objective.generator_loss(out)
 
   d_loss, d_grads = jax.jit(jax.value_and_grad(d_loss_fn))(state.d_params, state, jnp.asarray(real),
@@ -112,20 +116,8 @@ def losses_and_grads(gan: image_train.ImageGAN, state: image_train.ImageTrainSta
   return {"d_loss": float(d_loss), "g_loss": float(g_loss), "d_grads": flat(d_grads), "g_grads": flat(g_grads)}
 
 
-def step_latents(gan: image_train.ImageGAN, state: image_train.ImageTrainState) -> tuple[np.ndarray, np.ndarray]:
-  """The latents `image_train.train_step` draws at `state` for its critic step and its generator step.
-
-  Mirrors the engine's key schedule: `fold_in(key, step)` split into critic and generator keys; critic step i
-  splits `fold_in(k_d, i)` into (inputs, penalty, dropout) keys, the generator step splits `k_g` into (inputs,
-  dropout); `sample_inputs` draws z from the inputs key. If the schedule changes, the full-step cross-check fails
-  loudly rather than silently comparing different batches.
-  """
-  k_d, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
-  k_in_d = jax.random.split(jax.random.fold_in(k_d, 0), 3)[0]
-  k_in_g = jax.random.split(k_g)[0]
-  z_d = gan.sample_inputs(k_in_d, gan.batch_size).z
-  z_g = gan.sample_inputs(k_in_g, gan.batch_size).z
-  return np.asarray(z_d), np.asarray(z_g)
+# The engine's public key schedule gives the latents of a step, for toy and image players alike.
+step_latents = workload.step_latents
 
 
 def to_nchw(images: np.ndarray) -> np.ndarray:
@@ -164,23 +156,23 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=None)
-def per_step_fn(gan: image_train.ImageGAN):
-  """`image_train.train_step` jitted once per `gan`, the state donated."""
-  return jax.jit(functools.partial(image_train.train_step, gan), donate_argnums=0)
+def per_step_fn(gan: engine.GAN):
+  """`engine.train_step` jitted once per `gan`, the state donated."""
+  return jax.jit(functools.partial(engine.train_step, gan), donate_argnums=0)
 
 
 @functools.lru_cache(maxsize=None)
-def scan_fn(gan: image_train.ImageGAN):
-  """`image_train.train_steps` (steps = the batches' leading axis) as one jitted call, the state donated."""
-  return jax.jit(functools.partial(image_train.train_steps, gan), donate_argnums=0)
+def scan_fn(gan: engine.GAN):
+  """`image_task.train_steps` (steps = the batches' leading axis) as one jitted call, the state donated."""
+  return jax.jit(functools.partial(image_task.train_steps, gan), donate_argnums=0)
 
 
-def as_float64(state: image_train.ImageTrainState) -> image_train.ImageTrainState:
+def as_float64(state: engine.TrainState) -> engine.TrainState:
   """`state` with its floating leaves in float64 (call under `jax.enable_x64(True)`)."""
   return jax.tree.map(lambda x: jnp.asarray(x, jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, state)
 
 
-def losses_and_grads_float64(gan: image_train.ImageGAN, state: image_train.ImageTrainState, real: np.ndarray,
+def losses_and_grads_float64(gan: engine.GAN, state: engine.TrainState, real: np.ndarray,
                              z_d: np.ndarray, z_g: np.ndarray) -> dict[str, Any]:
   """`losses_and_grads` computed in float64 throughout (parameters, statistics, inputs), under `enable_x64`."""
   with jax.enable_x64(True):

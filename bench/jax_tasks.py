@@ -20,9 +20,10 @@ from bench import timing
 from bench import workload
 from gan_jax import distributions
 from gan_jax import divergences
-from gan_jax import image_train
+from gan_jax import engine
 from gan_jax import parallel
 from gan_jax import targets as targets_lib
+from gan_jax import toy_task
 from gan_jax import train
 
 _CLOCK = timing.CompileClock()
@@ -74,7 +75,7 @@ def crosscheck(batch_size: int) -> dict[str, Any]:
   theirs = torch_reference.losses_and_grads(model.g, model.d, real[0], z_d, z_g)
   out = {"batch_size": batch_size, **workload.compare(ours, theirs)}
 
-  new_state, metrics = jax.jit(functools.partial(train.train_step, gan))(state, jnp.asarray(real))
+  new_state, metrics = jax.jit(functools.partial(engine.train_step, gan))(state, jnp.asarray(real))
   d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real[0], z_d, z_g)))
   out["step_d_loss_abs_diff"] = abs(float(metrics["d_loss"]) - d_loss.item())
   out["step_g_loss_abs_diff"] = abs(float(metrics["g_loss"]) - g_loss.item())
@@ -156,7 +157,7 @@ def hardware(sgemm_size: int, sgemm_reps: int, batch_sizes: list[int]) -> dict[s
   for batch_size in batch_sizes:
     gan, target, state = workload.build(batch_size)
     real = jnp.asarray(workload.real_batches(target, batch_size, 1)[0])
-    step_cost = jax.jit(functools.partial(train.train_step, gan)).lower(state, real).compile().cost_analysis()
+    step_cost = jax.jit(functools.partial(engine.train_step, gan)).lower(state, real).compile().cost_analysis()
     scan_cost = workload.scan_fn(gan, target, 10).lower(state).compile().cost_analysis()
     flops.append({"batch_size": batch_size, "analytic": workload.step_flops(gan),
                   "xla_train_step": _flops_of(step_cost), "xla_train_steps_10": _flops_of(scan_cost)})
@@ -181,7 +182,7 @@ def compile_vs_steps(batch_size: int, steps_list: list[int]) -> dict[str, Any]:
       fn.lower(state).compile()
     rows.append({"steps_per_call": steps, "compile_s": compiled["compile_s"]})
   with _CLOCK.measure() as compiled:
-    workload.per_step_fn(gan).lower(state, jnp.zeros((1, batch_size, gan.data_dim))).compile()
+    workload.per_step_fn(gan).lower(state, jnp.zeros((1, batch_size, gan.players.data_dim))).compile()
   return {"batch_size": batch_size, "scan": rows, "train_step_compile_s": compiled["compile_s"]}
 
 
@@ -199,8 +200,8 @@ def seeds(num_seeds: int, mode: str, batch_size: int, steps: int, reps: int) -> 
   gan, target, _ = workload.build(batch_size)
   seeds_ = np.arange(num_seeds)
   if mode == "vmap":
-    states = train.init_states(gan, seeds_)
-    vmapped = jax.jit(jax.vmap(lambda s: train.train_steps(gan, target, s, steps)), donate_argnums=0)
+    states = engine.init_states(gan, seeds_)
+    vmapped = jax.jit(jax.vmap(lambda s: toy_task.train_steps(gan, target, s, steps)), donate_argnums=0)
     call = lambda states: vmapped(states)[0]
   elif mode == "sequential":
     states = [workload.init_state(gan, int(s)) for s in seeds_]
@@ -233,10 +234,10 @@ _COLLECTIVE = re.compile(r"\s(all-reduce|all-gather|reduce-scatter|collective-pe
 def data_parallel(num_devices: int, scaling: str, batch_size: int, steps: int, reps: int) -> dict[str, Any]:
   """The engine's data-parallel layout over `num_devices` devices: `train_steps` fused over `steps` steps.
 
-  Built exactly as `train.train_and_evaluate` builds it (`config.parallel.layout = "data"`): the mesh from
-  `parallel.create_layout`, the batch constraint as `gan.shard_batch`, the state from `train.init_states` (one
-  replica, replicated on every device) and `jax.vmap(train_steps)` jitted with the layout's out-shardings. On
-  CPU the devices are fake ones (`JAX_NUM_CPU_DEVICES`, set by the runner) sharing the same cores.
+  The engine's own program (`config.parallel.layout = "data"`): the mesh from `parallel.create_layout`, the batch
+  constraint from the layout, the state from `engine.init_states` (one replica, replicated on every device) and
+  the chunk `toy_task.jitted_chunk` compiles for `train_and_evaluate`, here with the state donated. On CPU the
+  devices are fake ones (`JAX_NUM_CPU_DEVICES`, set by the runner) sharing the same cores.
 
   Args:
     num_devices: devices of the mesh (1 uses the same layout and code path).
@@ -253,15 +254,14 @@ def data_parallel(num_devices: int, scaling: str, batch_size: int, steps: int, r
   config.parallel.num_devices = num_devices
   gan = train.build_gan(config)  # Validates the device count and that the batch divides over the devices.
   layout = parallel.create_layout(config)
-  gan = gan._replace(shard_batch=layout.batch_constraint())
+  gan = gan.with_shard_batch(layout.batch_constraint())
   target = targets_lib.get_target(config.target)
-  state = train.init_states(gan, parallel.replicas_of(config), layout)
-  fn = jax.jit(jax.vmap(lambda r: train.train_steps(gan, target, r, steps)),
-               out_shardings=(layout.state(state), layout.replicated(0)), donate_argnums=0)
+  state = engine.init_states(gan, parallel.replicas_of(config), layout)
+  fn = toy_task.jitted_chunk(gan, target, layout, state, steps, donate=True)
   with _CLOCK.measure() as compiled:
     start = time.perf_counter()
     program = fn.lower(state).compile()
-    state, metrics = program(state)
+    state, metrics, _ = program(state)
     _block(metrics)
     first = time.perf_counter() - start
   collectives: dict[str, int] = {}
@@ -270,7 +270,7 @@ def data_parallel(num_devices: int, scaling: str, batch_size: int, steps: int, r
 
   def run():
     nonlocal state
-    state, _ = program(state)
+    state, _, _ = program(state)
     _block(state)
 
   times = timing.repeat(run, reps)
@@ -350,7 +350,7 @@ def dcgan_crosscheck(batch_size: int, features: int) -> dict[str, Any]:
   Returns:
     'float32' and 'float64': `dcgan.compare` of both losses and all gradients, each side computing in that dtype;
     'float32_error': each side's float32 gradients against its own float64 ones (max relative difference: the
-    size of float32 rounding); 'step': one full `image_train.train_step` vs one PyTorch step, float32 (losses,
+    size of float32 rounding); 'step': one full `engine.train_step` vs one PyTorch step, float32 (losses,
     updated parameters, running averages).
   """
   import torch
@@ -386,7 +386,7 @@ def dcgan_crosscheck(batch_size: int, features: int) -> dict[str, Any]:
   out["float32_worst"] = {"tensor": worst, "rel_diff": apart[worst],
                           **{f"{side}_error": e[worst] for side, e in errors.items()}}
 
-  new_state, metrics = jax.jit(functools.partial(image_train.train_step, gan))(state, real, labels)
+  new_state, metrics = jax.jit(functools.partial(engine.train_step, gan))(state, real, labels)
   d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real_nchw, z_d, z_g)))
   lr = kwargs["learning_rate"]
   step = {"d_loss_abs_diff": abs(float(metrics["d_loss"]) - d_loss.item()),
@@ -418,7 +418,7 @@ def dcgan_crosscheck(batch_size: int, features: int) -> dict[str, Any]:
 
 def dcgan_step(mode: str, batch_size: int, features: int, reps: int, steps: int = 0, steps_per_call: int = 0,
           calls: int = 1, num_batches: int = 8, warmup: int = 3) -> dict[str, Any]:
-  """The DCGAN step (`image_train`, 28×28×1, n_critic = 1), per-step jit or scan-fused, state donated.
+  """The DCGAN step (image players, `engine.train_step`, 28×28×1, n_critic = 1), per-step jit or scan, state donated.
 
   Args:
     mode: 'per_step' (one jitted `train_step` call per step, cycling through `num_batches` pre-drawn real batches

@@ -305,7 +305,7 @@ def markdown(results: dict) -> str:
   if "seeds" in results:
     out += ["## 3. Seeds in parallel (vmap vs sequential)", "",
             "S seeds of the reference workload, each `train_steps` of the listed steps per repetition: one "
-            "`jax.vmap(train_steps)` program over `train.init_states(gan, seeds)` vs S separate calls of one "
+            "`jax.vmap(train_steps)` program over `engine.init_states(gan, seeds)` vs S separate calls of one "
             "compiled `train_steps` in a row. Wall time per repetition (compile excluded), seed-steps/s, peak "
             "RSS of the process.", ""]
     rows, errors = [], []
@@ -392,7 +392,7 @@ def _dcgan(dc: dict, meta: dict) -> list[str]:
     return ["## 7. DCGAN", "", f"Skipped: {dc['status']}.", ""]
   b, f = dc["batch_size"], dc["features"]
   out = [f"## 7. DCGAN step on 28×28 at batch {b}: gan-jax vs PyTorch eager", "",
-         f"`image_train.train_step` on `config.image_config('mnist')` with both players' features = {f}: DCGAN "
+         f"`engine.train_step` on `config.image_config('mnist')` with both players' features = {f}: DCGAN "
          "generator z (100) -> Dense -> 7×7×2f -> BatchNorm, ReLU -> 4×4 stride-2 transposed convs (computed as "
          "sub-pixel convolutions, `image_models.SubpixelConvTranspose`) -> 28×28×1, tanh; "
          "discriminator 4×4 stride-2 convs (LeakyReLU 0.2, BatchNorm after the second) -> Dense(1); non-saturating "
@@ -427,7 +427,7 @@ def _dcgan(dc: dict, meta: dict) -> list[str]:
     note = (f"Convolution gradients inside a loop body are slow on this backend (jax-ml/jax#12868): the kernel "
             f"gradient of D's widest convolution (14×14×{f} -> 7×7×{2 * f}, batch {b}) takes {top:.1f} ms at the top "
             f"level of a program and {loop:.1f} ms inside a one-iteration `lax.scan` ({loop / top:.0f}×). So "
-            "`image_train.train_step` unrolls its n_critic critic steps in Python, and image runs call one jitted "
+            "`engine.train_step` unrolls its n_critic critic steps in Python, and image runs call one jitted "
             "step per step by default (`config.step_loop='python'`); `train_steps` (the scan-fused row, "
             "`step_loop='scan'`) keeps every gradient in a loop body.")
     if scan is not None and _med(scan, "step_ms") > _med(step, "step_ms"):

@@ -1,4 +1,4 @@
-"""The DCGAN workload in PyTorch: the same step as `gan_jax.image_train.train_step` on a DCGAN config.
+"""The DCGAN workload in PyTorch: the same step as `gan_jax.engine.train_step` on a DCGAN config.
 
 Architecture (`gan_jax.image_models`, Radford et al. 2015) for S×S images with `dcgan_base_size(S) = (base,
 stages)` (28 px: base 7, 2 stages):

@@ -1,4 +1,4 @@
-"""The reference workload in PyTorch: the same non-saturating GAN step as `gan_jax.train.train_step`.
+"""The reference workload in PyTorch: the same non-saturating GAN step as `gan_jax.engine.train_step`.
 
 Both players are MLPs with `depth` hidden layers of `features` units (generator ReLU, discriminator leaky ReLU 0.2,
 linear outputs, as `gan_jax.models`), trained by Adam with optax's update rule (torch's Adam is the same formula:

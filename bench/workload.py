@@ -12,7 +12,9 @@ import ml_collections
 import numpy as np
 
 from gan_jax import config as config_lib
+from gan_jax import engine
 from gan_jax import targets as targets_lib
+from gan_jax import toy_task
 from gan_jax import train
 
 FEATURES = 128
@@ -35,17 +37,17 @@ def reference_config(batch_size: int) -> ml_collections.ConfigDict:
   return c
 
 
-def init_state(gan: train.GAN, seed: int) -> train.TrainState:
-  """`train.init_state` with every leaf in its own buffer, so the state can be donated.
+def init_state(gan: engine.GAN, seed: int) -> engine.TrainState:
+  """`engine.init_state` with every leaf in its own buffer, so the state can be donated.
 
   With EMA off, `init_state` sets `ema_g_params = g_params` (the same arrays), and XLA refuses to donate one
   buffer twice; the engine itself does not donate, the benchmark loops do.
   """
-  state = train.init_state(gan, jax.random.PRNGKey(seed))
+  state = engine.init_state(gan, jax.random.PRNGKey(seed))
   return jax.tree.map(jnp.copy, state)
 
 
-def build(batch_size: int, seed: int = 0) -> tuple[train.GAN, Any, train.TrainState]:
+def build(batch_size: int, seed: int = 0) -> tuple[engine.GAN, Any, engine.TrainState]:
   """The reference (gan, target, single-replica state)."""
   config = reference_config(batch_size)
   gan = train.build_gan(config)
@@ -53,10 +55,10 @@ def build(batch_size: int, seed: int = 0) -> tuple[train.GAN, Any, train.TrainSt
   return gan, target, init_state(gan, seed)
 
 
-def torch_kwargs(config: ml_collections.ConfigDict, gan: train.GAN) -> dict[str, Any]:
+def torch_kwargs(config: ml_collections.ConfigDict, gan: engine.GAN) -> dict[str, Any]:
   """The keyword arguments that make `torch_reference.TorchGAN` the same model and optimizer as `config`."""
   opt = config.optimizer_g
-  return dict(latent_dim=gan.latent_dim, data_dim=gan.data_dim, features=FEATURES, depth=DEPTH,
+  return dict(latent_dim=gan.players.latent_dim, data_dim=gan.players.data_dim, features=FEATURES, depth=DEPTH,
               learning_rate=opt.learning_rate, b1=opt.b1, b2=opt.b2)
 
 
@@ -66,7 +68,7 @@ def real_batches(target: Any, batch_size: int, count: int, seed: int = 1) -> np.
   return np.asarray(x).reshape(count, 1, batch_size, -1)
 
 
-def losses_and_grads(gan: train.GAN, state: train.TrainState, real: np.ndarray, z_d: np.ndarray,
+def losses_and_grads(gan: engine.GAN, state: engine.TrainState, real: np.ndarray, z_d: np.ndarray,
                      z_g: np.ndarray) -> dict[str, Any]:
   """gan-jax's two losses and their parameter gradients at `state`, on given real data and latents.
 
@@ -77,13 +79,13 @@ def losses_and_grads(gan: train.GAN, state: train.TrainState, real: np.ndarray, 
     {'d_loss', 'g_loss': floats, 'd_grads', 'g_grads': flat gradient dicts (`flat_params` layout)}.
   """
   def d_loss_fn(d_params):
-    fake = gan.generator.apply(state.g_params, jnp.asarray(z_d))
-    return gan.objective.discriminator_loss(gan.discriminator.apply(d_params, jnp.asarray(real)),
-                                            gan.discriminator.apply(d_params, fake))
+    fake = gan.players.generator.apply(state.g_params, jnp.asarray(z_d))
+    return gan.objective.discriminator_loss(gan.players.discriminator.apply(d_params, jnp.asarray(real)),
+                                            gan.players.discriminator.apply(d_params, fake))
 
   def g_loss_fn(g_params):
-    fake = gan.generator.apply(g_params, jnp.asarray(z_g))
-    return gan.objective.generator_loss(gan.discriminator.apply(state.d_params, fake))
+    fake = gan.players.generator.apply(g_params, jnp.asarray(z_g))
+    return gan.objective.generator_loss(gan.players.discriminator.apply(state.d_params, fake))
 
   d_loss, d_grads = jax.jit(jax.value_and_grad(d_loss_fn))(state.d_params)
   g_loss, g_grads = jax.jit(jax.value_and_grad(g_loss_fn))(state.g_params)
@@ -91,33 +93,30 @@ def losses_and_grads(gan: train.GAN, state: train.TrainState, real: np.ndarray, 
           "d_grads": flat_params(d_grads), "g_grads": flat_params(g_grads)}
 
 
-def step_latents(gan: train.GAN, state: train.TrainState) -> tuple[np.ndarray, np.ndarray]:
-  """The latents `train_step` draws at `state` for its critic step and its generator step.
+def step_latents(gan: engine.GAN, state: engine.TrainState) -> tuple[np.ndarray, np.ndarray]:
+  """The latents `engine.train_step` draws at `state` for its first critic step and its generator step.
 
-  Mirrors the engine's key schedule (`fold_in(key, step)` split into critic and generator keys; critic step i
-  uses `fold_in(k_d, i)`, split again into noise and gradient-penalty keys). If the engine changes that schedule,
-  the full-step cross-check fails loudly rather than silently comparing different batches.
+  Read from the engine's public key schedule (`engine.critic_keys`, `engine.generator_keys`) and the players'
+  own `sample_inputs`, so the PyTorch reference is fed the very batches the engine trains on.
   """
-  k_d, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
-  k_z, _ = jax.random.split(jax.random.fold_in(k_d, 0))
-  z_d = jax.random.normal(k_z, (gan.batch_size, gan.latent_dim))
-  z_g = jax.random.normal(k_g, (gan.batch_size, gan.latent_dim))
+  z_d = gan.players.sample_inputs(engine.critic_keys(state, 0)[0], gan.batch_size).z
+  z_g = gan.players.sample_inputs(engine.generator_keys(gan, state)[0], gan.batch_size).z
   return np.asarray(z_d), np.asarray(z_g)
 
 
 @functools.lru_cache(maxsize=None)
-def _jitted_step(gan: train.GAN):
-  return jax.jit(functools.partial(train.train_step, gan), donate_argnums=0)
+def _jitted_step(gan: engine.GAN):
+  return jax.jit(functools.partial(engine.train_step, gan), donate_argnums=0)
 
 
-def per_step_fn(gan: train.GAN):
+def per_step_fn(gan: engine.GAN):
   """`train_step` jitted once per `gan`, the state donated (one dispatch per step, as a per-step loop would)."""
   return _jitted_step(gan)
 
 
-def scan_fn(gan: train.GAN, target: Any, num_steps: int):
+def scan_fn(gan: engine.GAN, target: Any, num_steps: int):
   """`train_steps` over `num_steps` steps as one jitted call (state donated)."""
-  return jax.jit(lambda s: train.train_steps(gan, target, s, num_steps), donate_argnums=0)
+  return jax.jit(lambda s: toy_task.train_steps(gan, target, s, num_steps), donate_argnums=0)
 
 
 def flat_params(params: Any) -> dict[str, np.ndarray]:
@@ -149,7 +148,7 @@ def mlp_forward_flops(sizes: list[int]) -> int:
   return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def step_flops(gan: train.GAN) -> dict[str, Any]:
+def step_flops(gan: engine.GAN) -> dict[str, Any]:
   """Matmul FLOPs of one `train_step` (n_critic = 1), counted by hand.
 
   With F_G, F_D the forward FLOPs per sample and B the batch: the critic step runs G forward on B latents (no
@@ -159,7 +158,7 @@ def step_flops(gan: train.GAN) -> dict[str, Any]:
   activations, losses and Adam are elementwise and left out (XLA's count includes them).
   """
   hidden = [FEATURES] * DEPTH
-  f_g = mlp_forward_flops([gan.latent_dim, *hidden, gan.data_dim])
-  f_d = mlp_forward_flops([gan.data_dim, *hidden, 1])
+  f_g = mlp_forward_flops([gan.players.latent_dim, *hidden, gan.players.data_dim])
+  f_d = mlp_forward_flops([gan.players.data_dim, *hidden, 1])
   b = gan.batch_size
   return {"formula": "B*(4*F_G + 8*F_D)", "F_G": f_g, "F_D": f_d, "flops": b * (4 * f_g + 8 * f_d)}

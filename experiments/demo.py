@@ -12,7 +12,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from gan_jax import compare
-from gan_jax import train
+from gan_jax import engine
 from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Comparison config file.", lock_config=True)
@@ -30,7 +30,7 @@ def main(argv):
     sys.exit(f"error: {e}")
   try:
     print(compare.run_demo(_CONFIG.value, _WORKDIR.value))
-  except train.NonFiniteError as e:
+  except engine.NonFiniteError as e:
     sys.exit(f"error: {e}")
 
 

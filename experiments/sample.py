@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import image_train
+from gan_jax import image_task
 from gan_jax import train
 from gan_jax import writers
 
@@ -44,33 +44,33 @@ def write_grids(workdir: str, *, label: int | None = None, num: int = 64, replic
   replicas = jax.tree.leaves(state)[0].shape[0]
   if not 0 <= replica < replicas:
     raise ValueError(f"--replica={replica} is invalid; allowed: 0 to {replicas - 1}")
-  if label is not None and not gan.num_classes:
+  if label is not None and not gan.players.num_classes:
     raise ValueError(f"--label={label} needs a conditional run (config.conditional=True)")
-  if label is not None and not 0 <= label < gan.num_classes:
-    raise ValueError(f"--label={label} is invalid; allowed: 0 to {gan.num_classes - 1}")
+  if label is not None and not 0 <= label < gan.players.num_classes:
+    raise ValueError(f"--label={label} is invalid; allowed: 0 to {gan.players.num_classes - 1}")
   if num < 1:
     raise ValueError(f"--num={num} is invalid; allowed: an integer >= 1")
   one = jax.tree.map(lambda x: x[replica], state)
   out_dir = out_dir or os.path.join(workdir, "samples")
   key = jax.random.PRNGKey(seed)
-  render = jax.jit(lambda s, inputs: image_train.grid_images(gan, s, inputs))
+  render = jax.jit(lambda s, inputs: image_task.grid_images(gan, s, inputs))
   paths = []
-  if gan.num_categories:
-    for code in image_train.infogan_code_names(gan):
-      inputs, columns = image_train.infogan_code_inputs(gan, key, code)
-      grid = image_train.tile(np.asarray(render(one, inputs)), columns)
-      paths.append(image_train.save_png(grid, os.path.join(out_dir, f"infogan_{code}_step{step}.png")))
+  if gan.players.num_categories:
+    for code in image_task.infogan_code_names(gan):
+      inputs, columns = image_task.infogan_code_inputs(gan, key, code)
+      grid = image_task.tile(np.asarray(render(one, inputs)), columns)
+      paths.append(image_task.save_png(grid, os.path.join(out_dir, f"infogan_{code}_step{step}.png")))
   if label is not None:
-    inputs = gan.sample_inputs(key, num, labels=jnp.full((num,), label, jnp.int32))
+    inputs = gan.players.sample_inputs(key, num, labels=jnp.full((num,), label, jnp.int32))
     name = f"label{label}_step{step}.png"
-  elif gan.num_classes:
-    inputs = image_train.grid_inputs(gan, key, rows=gan.num_classes)
+  elif gan.players.num_classes:
+    inputs = image_task.grid_inputs(gan, key, rows=gan.players.num_classes)
     name = f"labels_step{step}.png"
   else:
-    inputs = gan.sample_inputs(key, num)
+    inputs = gan.players.sample_inputs(key, num)
     name = f"samples_step{step}.png"
-  grid = image_train.tile(np.asarray(render(one, inputs)))
-  paths.append(image_train.save_png(grid, os.path.join(out_dir, name)))
+  grid = image_task.tile(np.asarray(render(one, inputs)))
+  paths.append(image_task.save_png(grid, os.path.join(out_dir, name)))
   return paths
 
 

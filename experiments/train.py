@@ -14,6 +14,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from gan_jax import engine
 from gan_jax import parallel
 from gan_jax import train
 from gan_jax import writers
@@ -39,7 +40,7 @@ def main(argv):
     sys.exit(f"error: {e}")
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (train.NonFiniteError, ValueError) as e:  # ValueError: data or metric classifier missing
+  except (engine.NonFiniteError, ValueError) as e:  # ValueError: data or metric classifier missing
     sys.exit(f"error: {e}")
 
 

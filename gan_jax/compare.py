@@ -1,11 +1,11 @@
 """Train one config under several objectives and compare their divergence trajectories (the main demo job)."""
+import math
 import os
 from typing import Sequence
 
 import ml_collections
-import numpy as np
 
-from gan_jax import summary
+from gan_jax import stats
 from gan_jax import sweep
 from gan_jax import train
 from gan_jax import writers
@@ -52,17 +52,13 @@ def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   return rows
 
 
-# Moved to `summary` (sweeps summarise with it too); kept here for `figures`.
-trajectories = summary.trajectories
-
-
 def summarize(rows_by_objective: dict[str, list[dict]],
               metrics: Sequence[str] = SUMMARY_METRICS) -> list[dict]:
-  """Final value of each metric per objective: mean and standard deviation over seeds.
+  """Final value of each metric per objective over seeds (`stats.seed_statistics`).
 
   Returns:
-    One dict per objective: `objective`, `step`, `num_seeds`, and `<metric>_mean` / `<metric>_std` for each metric
-    present in its rows.
+    One dict per objective: `objective`, `step`, `num_seeds`, and `<metric>_mean`, `<metric>_std` (ddof=1; NaN
+    for one seed) and `<metric>_n` (seeds with a finite value) for each metric present in its rows.
   """
   summary = []
   for objective, rows in rows_by_objective.items():
@@ -70,12 +66,20 @@ def summarize(rows_by_objective: dict[str, list[dict]],
     final = [r for r in rows if r["step"] == final_step]
     entry = {"objective": objective, "step": final_step, "num_seeds": len(final)}
     for m in metrics:
-      values = np.array([r[m] for r in final if m in r], float)
-      if values.size:
-        entry[m + "_mean"] = float(values.mean())
-        entry[m + "_std"] = float(values.std(ddof=1)) if values.size > 1 else 0.0
+      values = [r[m] for r in final if m in r]
+      if values:
+        s = stats.seed_statistics(values)
+        entry[m + "_mean"], entry[m + "_std"], entry[m + "_n"] = s["mean"], s["std"], s["n"]
     summary.append(entry)
   return summary
+
+
+def format_mean_std(entry: dict, metric: str) -> str:
+  """`mean ± std` of one metric of a `summarize` entry; the mean alone without a spread (one seed), and the
+  number of seeds behind it when some seeds' values were not finite."""
+  mean, std, n = entry[metric + "_mean"], entry[metric + "_std"], entry.get(metric + "_n", entry["num_seeds"])
+  text = f"{mean:.4f}" + (f" ± {std:.4f}" if math.isfinite(std) else "")
+  return text + (f" (n={n})" if n != entry["num_seeds"] else "")
 
 
 def format_summary(summary: Sequence[dict], metrics: Sequence[str] = SUMMARY_METRICS) -> str:
@@ -86,7 +90,7 @@ def format_summary(summary: Sequence[dict], metrics: Sequence[str] = SUMMARY_MET
   for s in summary:
     cells = [s["objective"], str(s["step"]), str(s["num_seeds"])]
     for m in present:
-      cells.append(f"{s[m + '_mean']:.4f} ± {s[m + '_std']:.4f}" if m + "_mean" in s else "—")
+      cells.append(format_mean_std(s, m) if m + "_mean" in s else "—")
     lines.append(cells)
   widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
   out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
@@ -96,14 +100,14 @@ def format_summary(summary: Sequence[dict], metrics: Sequence[str] = SUMMARY_MET
 
 def run_demo(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Runs `run_objectives`, writes the comparison figures and summary table, and returns the table."""
-  from gan_jax import figures  # matplotlib only when figures are drawn.
+  from gan_jax import plotting  # pylint: disable=g-import-not-at-top  (matplotlib only when figures are drawn)
   rows = run_objectives(config, workdir)
   states = {}
   for objective in config.objectives:
     gan, target, state, _ = train.load_latest(objective_config(config, objective), os.path.join(workdir, objective))
     states[objective] = (gan, state)
-  figures.save(figures.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
-  figures.save(figures.densities_figure(target, states), os.path.join(workdir, "densities"))
+  plotting.save(plotting.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
+  plotting.save(plotting.densities_figure(target, states), os.path.join(workdir, "densities"))
   table = format_summary(summarize(rows))
   with open(os.path.join(workdir, "summary.txt"), "w") as f:
     f.write(table + "\n")

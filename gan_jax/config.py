@@ -1,7 +1,41 @@
-"""The fields every training config shares, with their defaults (configs/*.py start from `base_config()`)."""
+"""The fields every training config shares, with their defaults (configs/*.py start from `base_config()`), and the
+one loader of config files (`load_config_file`: `path.py` or `path.py:arg`, as given to --config)."""
+import importlib.util
+import os
+from typing import Any
+
 import ml_collections
 
 from gan_jax import parallel
+
+
+def load_config_file(spec: str, function: str = "get_config") -> Any:
+  """Calls `function(arg)` of a config file given as `path.py` or `path.py:arg` (as for --config).
+
+  As `ml_collections.config_flags` does: the text after the first ':' is passed on as one string argument; without
+  it the function is called with none. The file runs as a fresh module each call (it is not added to sys.modules).
+
+  Args:
+    spec: `path.py` or `path.py:arg`.
+    function: the function of the file to call: `get_config` (a ConfigDict) or `get_sweep` (a `sweep.Sweep`).
+
+  Returns:
+    What the function returns.
+
+  Raises:
+    ValueError: one line, for a missing file, a file that is not Python, or a file without `function`.
+  """
+  path, *arg = spec.split(":", 1)
+  if not os.path.isfile(path):
+    raise ValueError(f"config file {path!r} does not exist")
+  module_spec = importlib.util.spec_from_file_location(f"gan_jax_config_file_{function}", path)
+  if module_spec is None or module_spec.loader is None:
+    raise ValueError(f"config file {path!r} is not a Python file")
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  if not callable(getattr(module, function, None)):
+    raise ValueError(f"config file {path} defines no {function}()")
+  return getattr(module, function)(*arg)
 
 
 def optimizer_config(name: str = "adam", learning_rate: float = 2e-4, **options) -> ml_collections.ConfigDict:
@@ -84,7 +118,7 @@ def toy_2d_config(target: str, num_steps: int, eval_every: int) -> ml_collection
 
 
 def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
-  """An image GAN config (`gan_jax/image_train.py`): DCGAN players, non-saturating loss, Adam 2e-4 β1 = 0.5.
+  """An image GAN config (`gan_jax/image_task.py`): DCGAN players, non-saturating loss, Adam 2e-4 β1 = 0.5.
 
   Radford et al. 2015's settings; `configs/digits_dcgan.py` and `configs/mnist_*.py` start from here.
   """
@@ -96,9 +130,9 @@ def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
   c.eval_split = "test"              # held-out split behind the discriminator estimates and the classifier metrics
   c.eval_classifier = True           # classifier metrics (fcd, classifier_score, precision/recall, ...)
   c.target = ""                      # unused by image runs
-  c.generator = "dcgan"              # gan_jax.image_train.GENERATORS: dcgan | mlp | infogan
+  c.generator = "dcgan"              # gan_jax.image_models.GENERATORS: dcgan | mlp | infogan
   c.generator_kwargs = ml_collections.ConfigDict(dict(features=64, latent_dim=100))
-  c.discriminator = "dcgan"          # gan_jax.image_train.DISCRIMINATORS
+  c.discriminator = "dcgan"          # gan_jax.image_models.DISCRIMINATORS
   c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=64, normalization="batch_norm"))
   c.conditional = False              # labels into both players (cGAN / projection discriminator)
   c.info_weight = 1.0                # InfoGAN: λ of the mutual-information loss (Chen et al. 2016)

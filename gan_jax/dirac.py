@@ -17,15 +17,14 @@ eigenvalues −γ/2 ± sqrt(γ²/4 − f′(0)²) (Sec. 4.1), so every γ > 0 co
 critically damped. WGAN-GP's penalty λ(|ψ| − 1)² has no stationary point at ψ = 0: its trajectories do not reach
 (0, 0) (from (1, 1) they stall near (2λ, 0⁺), where the penalty's push on ψ balances the generator's).
 
-The game is also trainable through the training engine: `engine_gan` builds a `train.GAN` from the engine's own
+The game is also trainable through the training engine: `engine_gan` builds a `engine.GAN` from the engine's own
 pieces (a `PointMass` target, `models.get_discriminator('linear')`, the `PointMassGenerator` below, SGD) and
-`engine_trajectory` runs `train.train_step`; the tests check it reproduces `simulate` step by step.
+`engine_trajectory` runs `engine.train_step`; the tests check it reproduces `simulate` step by step.
 """
 import dataclasses
 import math
 from typing import Any
 
-from flax import linen as nn
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -33,9 +32,11 @@ import numpy as np
 import optax
 
 from gan_jax import distributions
+from gan_jax import engine
 from gan_jax import models
 from gan_jax import objectives as objectives_lib
-from gan_jax import train
+from gan_jax import players
+from gan_jax import toy_task
 
 Array = jax.Array
 
@@ -265,8 +266,8 @@ def simulate(game: DiracGame, init: ArrayLike, *, num_steps: int, learning_rate:
 PointMassGenerator = models.PointMassGenerator
 
 
-def engine_gan(game: DiracGame, *, learning_rate: float, mode: str = "simultaneous") -> train.GAN:
-  """The Dirac-GAN as a `train.GAN`: point-mass generator, `models.get_discriminator('linear')`, plain SGD.
+def engine_gan(game: DiracGame, *, learning_rate: float, mode: str = "simultaneous") -> engine.GAN:
+  """The Dirac-GAN as an `engine.GAN`: point-mass generator, `models.get_discriminator('linear')`, plain SGD.
 
   The same game is `train.build_gan(configs/dirac.py)` (target 'dirac', generator 'point', discriminator
   'linear'); here the spec is assembled directly so that any `DiracGame` preset (its own f and R1 weight) runs.
@@ -280,14 +281,12 @@ def engine_gan(game: DiracGame, *, learning_rate: float, mode: str = "simultaneo
     The static spec; pair it with `distributions.PointMass(0.0)` as the target.
   """
   _check_mode(mode)
-  return train.GAN(
-      generator=PointMassGenerator(),
-      discriminator=models.get_discriminator("linear"),
+  return engine.GAN(
+      players=players.ToyPlayers(generator=PointMassGenerator(), discriminator=models.get_discriminator("linear"),
+                                 latent_dim=1, data_dim=1),
       objective=game.get_objective(),
       g_tx=optax.sgd(learning_rate),
       d_tx=optax.sgd(learning_rate),
-      latent_dim=1,
-      data_dim=1,
       batch_size=1,  # every sample of a point mass is the same: one is the exact expectation.
       n_critic=1,
       simultaneous=mode == "simultaneous",
@@ -299,7 +298,7 @@ def engine_gan(game: DiracGame, *, learning_rate: float, mode: str = "simultaneo
 
 def engine_trajectory(game: DiracGame, init: ArrayLike, *, num_steps: int, learning_rate: float,
                       mode: str = "simultaneous", seed: int = 0) -> Array:
-  """`simulate`, but every step is `train.train_step` of the engine on `engine_gan` and a `PointMass(0)` target.
+  """`simulate`, but every step is `engine.train_step` on `engine_gan` and a `PointMass(0)` target.
 
   Returns:
     The trajectory (num_steps + 1, 2) of (θ, ψ), row 0 = init.
@@ -307,14 +306,14 @@ def engine_trajectory(game: DiracGame, init: ArrayLike, *, num_steps: int, learn
   init = _check_params(init)
   gan = engine_gan(game, learning_rate=learning_rate, mode=mode)
   target = distributions.PointMass(0.0)
-  state = train.init_state(gan, jax.random.PRNGKey(seed))
+  state = engine.init_state(gan, jax.random.PRNGKey(seed))
   g_params = {"params": {"theta": init[:1]}}
   d_params = {"params": {"Dense_0": {"kernel": init[1:].reshape(1, 1)}}}
   state = state.replace(g_params=g_params, d_params=d_params, ema_g_params=g_params,
                         g_opt_state=gan.g_tx.init(g_params), d_opt_state=gan.d_tx.init(d_params))
 
   def body(state, _):
-    state, _ = train.train_step(gan, state, train.sample_real(gan, target, state))
+    state, _ = engine.train_step(gan, state, toy_task.sample_real(gan, target, state))
     point = jnp.stack([state.g_params["params"]["theta"][0], state.d_params["params"]["Dense_0"]["kernel"][0, 0]])
     return state, point
 

@@ -84,17 +84,17 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
   k_real, k_fake, k_exact, k_kde_s, k_kde, k_modes = jax.random.split(key, 6)
   out: dict[str, jax.Array] = {}
   real = target.sample(k_real, spec.num_samples)
-  fake = gan.generate(state.g_params, k_fake, spec.num_samples)
-  real_out = gan.discriminator.apply(state.d_params, real)
-  fake_out = gan.discriminator.apply(state.d_params, fake)
+  fake = gan.players.sample(state.g_params, k_fake, spec.num_samples)
+  real_out = gan.players.discriminator.apply(state.d_params, real)
+  fake_out = gan.players.discriminator.apply(state.d_params, fake)
   objective = gan.objective
   logit_objective = objective.probability is not None
   out.update(discriminator_estimates(objective, real_out, fake_out))
 
   # Singular targets (point masses, parallel lines) have no density: only discriminator-based estimates apply.
   has_density = not isinstance(target, (distributions.PointMass, distributions.ParallelLines))
-  if has_density and models.is_invertible(gan.generator):
-    g = models.GeneratorDistribution(gan.generator, state.g_params)
+  if has_density and models.is_invertible(gan.players.generator):
+    g = models.GeneratorDistribution(gan.players.generator, state.g_params)
     _divergences(out, "", target, g, k_exact, spec.mc_samples)
     v_opt = divergences.value_at_optimum(target, g, key=jax.random.fold_in(k_exact, 7),
                                          num_samples=spec.mc_samples)
@@ -109,7 +109,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
       out["v_gap"] = v_opt.value - out["v_d"]
 
   if has_density and spec.kde_samples and target.dim <= 2:
-    g_kde = metrics_lib.kde(gan.generate(state.g_params, k_kde_s, spec.kde_samples))
+    g_kde = metrics_lib.kde(gan.players.sample(state.g_params, k_kde_s, spec.kde_samples))
     _divergences(out, "_kde", target, g_kde, k_kde, spec.mc_samples)
 
   if target.dim == 2 and spec.w1_samples:
@@ -118,7 +118,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
     _estimate(out, "w1_ot", divergences.w1_from_samples(real[:n], fake[:n]))
 
   if isinstance(target, distributions.GaussianMixture) and target.dim == 2:
-    samples = gan.generate(state.g_params, k_modes, MODE_SAMPLES)
+    samples = gan.players.sample(state.g_params, k_modes, MODE_SAMPLES)
     quality = metrics_lib.mode_quality(samples, target.locs, jnp.max(target.scales))
     out["modes_covered"] = quality["modes_covered"]
     out["high_quality"] = quality["high_quality"]

@@ -502,9 +502,41 @@ def infogan_mutual_information_loss(q_cat_logits: ArrayLike, q_cont_mean: ArrayL
   return jnp.mean(-log_q + continuous_weight * gaussian_nll)
 
 
-def count_params(variables: Any, collection: str = "params") -> int:
-  """Number of scalars in one collection of a variables dict (e.g. 'params' or 'batch_stats').
+# One registry by name: how each image player is built for (H, W, C) images and K classes (0: unconditional).
+# InfoGAN's players take no labels (the categorical code plays their role; `image_task` rules the pair out).
+_GENERATOR_BUILDERS = {
+    "dcgan": lambda shape, k, kw: DCGANGenerator(image_size=shape[0], channels=shape[2], num_classes=k, **kw),
+    "mlp": lambda shape, k, kw: MLPImageGenerator(image_shape=shape, num_classes=k, **kw),
+    "infogan": lambda shape, k, kw: InfoGANGenerator(image_size=shape[0], channels=shape[2], **kw),
+}
+_DISCRIMINATOR_BUILDERS = {
+    "dcgan": lambda shape, k, kw: DCGANDiscriminator(image_size=shape[0], channels=shape[2], num_classes=k, **kw),
+    "mlp": lambda shape, k, kw: MLPImageDiscriminator(image_shape=shape, num_classes=k, **kw),
+    "infogan": lambda shape, k, kw: InfoGANDiscriminator(image_size=shape[0], channels=shape[2], **kw),
+}
+GENERATORS: tuple[str, ...] = tuple(_GENERATOR_BUILDERS)
+DISCRIMINATORS: tuple[str, ...] = tuple(_DISCRIMINATOR_BUILDERS)
 
-  Works on `jax.eval_shape(module.init, ...)` too (leaves with a `.shape`), so counting needs no computation.
+
+def get_generator(name: str, *, image_shape: tuple[int, int, int], num_classes: int = 0, **kwargs: Any
+                  ) -> nn.Module:
+  """Builds the image generator called `name` (one of `GENERATORS`) for images of `image_shape`.
+
+  Raises:
+    ValueError: for an unknown name, or module fields the module rejects.
   """
-  return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(variables.get(collection, {})))
+  if name not in _GENERATOR_BUILDERS:
+    raise ValueError(f"unknown image generator {name!r}; valid names: {', '.join(GENERATORS)}")
+  return _GENERATOR_BUILDERS[name](tuple(image_shape), num_classes, kwargs)
+
+
+def get_discriminator(name: str, *, image_shape: tuple[int, int, int], num_classes: int = 0, **kwargs: Any
+                      ) -> nn.Module:
+  """Builds the image discriminator called `name` (one of `DISCRIMINATORS`) for images of `image_shape`.
+
+  Raises:
+    ValueError: for an unknown name, or module fields the module rejects.
+  """
+  if name not in _DISCRIMINATOR_BUILDERS:
+    raise ValueError(f"unknown image discriminator {name!r}; valid names: {', '.join(DISCRIMINATORS)}")
+  return _DISCRIMINATOR_BUILDERS[name](tuple(image_shape), num_classes, kwargs)

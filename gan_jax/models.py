@@ -596,6 +596,11 @@ def get_discriminator(name: str, **kwargs: Any) -> nn.Module:
   return cls(**kwargs)
 
 
-def count_params(params: Any) -> int:
-  """Total number of scalars in a parameter pytree."""
-  return sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(params))
+def count_params(tree: Any, collection: str | None = None) -> int:
+  """Number of scalars in a pytree, or in one collection of a variables dict (e.g. 'params', 'batch_stats').
+
+  Works on `jax.eval_shape(module.init, ...)` too (leaves with a `.shape`), so counting needs no computation.
+  """
+  if collection is not None:
+    tree = tree.get(collection, {})
+  return sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(tree))

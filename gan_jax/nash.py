@@ -8,15 +8,14 @@ Prop. 1: y ↦ a·log y + b·log(1 − y) peaks on (0, 1) at a/(a + b), so D*(x)
 Thm. 1: V(D*, G) = −log 4 + 2·JSD(p‖g) (Eqs. 4–6), minimal (−log 4) exactly at g = p, where D* ≡ 1/2; and
 JSD ≤ log 2 with equality for disjoint supports (Arjovsky & Bottou 2017), so V(D*, G) saturates at 0.
 
-`run_nash(config)` computes every check (pure, no I/O) and `format_table` renders it. `run_and_save` adds the
-files the entry point writes. V(D*, G) and JSD come from `divergences` independently (V straight from D*, never
-via the theorem), so the "difference" column is a real test of Thm. 1.
+`run_nash(config)` computes every check (pure, no I/O; `default_config()` is the experiment's config) and
+`format_table` renders it. The figure and the files the entry point writes are in `gan_jax.paper_figures.nash`.
+V(D*, G) and JSD come from `divergences` independently (V straight from D*, never via the theorem), so the
+"difference" column is a real test of Thm. 1.
 """
 import dataclasses
 import functools
-import json
 import math
-import os
 from typing import Any, Callable, Sequence
 
 import jax
@@ -27,7 +26,6 @@ from jax.typing import ArrayLike
 
 from gan_jax import distributions
 from gan_jax import divergences
-from gan_jax import figures
 
 LOG_2 = math.log(2.0)
 MINUS_LOG_4 = -math.log(4.0)
@@ -286,6 +284,39 @@ def perturbation_table(p: Any, g: Any, x: ArrayLike, epsilons: Sequence[float],
 # Configuration.
 
 
+def default_config() -> ml_collections.ConfigDict:
+  """The Nash experiment's config (`configs/nash.py` returns it; the `nash` paper figure starts from it)."""
+  config = ml_collections.ConfigDict()
+  # Thm. 1 table: p = N(0, 1) (and the mixture below) against g = N(μ, 1).
+  config.mus = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+  # Bimodal target of the f-GAN mixture experiment (Nowozin et al. 2016, Sec. 4): 0.5 N(−2, 0.5) + 0.5 N(2, 0.5).
+  config.mixture = ml_collections.ConfigDict()
+  config.mixture.locs = (-2.0, 2.0)
+  config.mixture.scales = (0.5, 0.5)
+  config.mixture.weights = (0.5, 0.5)
+
+  # x grid for Prop. 1 (pointwise and perturbation quadrature) and the D* plots; it must hold every density to
+  # 8 standard deviations (checked).
+  config.x_min = -8.0
+  config.x_max = 16.0
+  config.grid_size = 2001
+  # Points of the y ∈ (0, 1) grid for the pointwise argmax; float32 resolves the flat peak only to ~2e-4.
+  config.y_grid_size = 1001
+
+  # Prop. 1 perturbation: p = N(0, 1), g = N(perturbation_mu, 1), D = D* + ε·h.
+  config.perturbation_mu = 1.0
+  config.epsilons = (-0.1, -0.01, 0.01, 0.1)
+
+  # JSD → log 2: Gaussian shifts, and Arjovsky et al. 2017's parallel lines P0 vs Pθ.
+  config.saturation_mus = (4.0, 8.0, 16.0, 32.0, 50.0)
+  config.parallel_lines_thetas = (0.0, 0.1, 1.0)
+
+  # Figure: points of the dense −log 4 + 2·JSD(μ) curve, and the μ of the D* curves.
+  config.curve_points = 41
+  config.figure_mus = (0.0, 1.0, 2.0, 4.0)
+  return config
+
+
 def _floats(name: str, values: Any, *, allow_empty: bool = False) -> tuple[float, ...]:
   try:
     out = tuple(float(v) for v in values)
@@ -299,7 +330,7 @@ def _floats(name: str, values: Any, *, allow_empty: bool = False) -> tuple[float
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
-  """Checks a Nash config (see configs/nash.py) before any computation.
+  """Checks a Nash config (see `default_config`) before any computation.
 
   Raises:
     ValueError: naming the first offending field and why.
@@ -427,7 +458,7 @@ def run_nash(config: ml_collections.ConfigDict) -> NashResults:
   (`divergences.value_at_optimum`, `divergences.js`).
 
   Args:
-    config: see configs/nash.py.
+    config: see `default_config`.
 
   Returns:
     The results; `format_table` renders them.
@@ -549,31 +580,3 @@ def results_to_dict(results: NashResults, *, curves: bool = True) -> dict[str, A
   if not curves:
     del out["curves"]
   return out
-
-
-def run_and_save(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """Runs `run_nash` and writes nash.png, nash.pdf, nash_table.txt and nash.json into `workdir`.
-
-  nash.json holds the config and every table number (not the D* curves, which the figure shows).
-
-  Args:
-    config: see configs/nash.py.
-    workdir: output directory (created if missing).
-
-  Returns:
-    The text table (as in nash_table.txt).
-
-  Raises:
-    ValueError: for an invalid config, before any computation or file is written.
-  """
-  results = run_nash(config)
-  text = format_table(results)
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "nash_table.txt"), "w") as f:
-    f.write(text)
-  with open(os.path.join(workdir, "nash.json"), "w") as f:
-    json.dump({"config": config.to_dict(), "results": results_to_dict(results, curves=False)}, f, indent=1)
-  fig = figures.nash_figure(results)
-  for ext in ("png", "pdf"):
-    fig.savefig(os.path.join(workdir, f"nash.{ext}"), dpi=150, bbox_inches="tight")
-  return text

@@ -1,9 +1,9 @@
 """Many replicas in one program (seeds × hyper-parameters, vmapped), over many devices and hosts.
 
 Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (hyper-parameter name -> list of
-values, names from `VMAPPABLE_HPARAMS`) train as one `jax.vmap`-ed program. Every replica has its own parameters and optimizer states, so memory
-grows linearly in the number of replicas; each replica's numbers equal the same seed and hyper-parameters trained
-alone.
+values, names from `VMAPPABLE_HPARAMS`) train as one `jax.vmap`-ed program. Every replica has its own parameters
+and optimizer states, so memory grows linearly in the number of replicas; each replica's numbers equal the same
+seed and hyper-parameters trained alone.
 
 Devices (`config.parallel.layout`), both with `jax.jit` over a `jax.make_mesh` mesh (no `jax.pmap`):
 - "replicas": whole replicas on devices — the replica axis of the state is sharded over the mesh axis "replicas".

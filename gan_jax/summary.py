@@ -12,10 +12,8 @@
   DIR/results.csv (+ .parquet)      tidy: one row per (member, seed, step), overrides and metrics as columns
   DIR/summary.md, summary.csv, ranking.csv   written by `summarize`
 
-Statistics are over seeds: mean, sample standard deviation (ddof=1; NaN with one seed) and a percentile-bootstrap
-95% confidence interval of the mean (`NUM_RESAMPLES` = 10,000 resamples of the seeds with replacement, NumPy
-generator seeded with `BOOTSTRAP_SEED` = 0, so the interval is reproducible). With few seeds (3-5) the bootstrap
-interval is narrower than a t-interval would be: read it as a summary of spread, not a calibrated test.
+Statistics are over seeds, by `gan_jax.stats.seed_statistics`: mean, sample standard deviation (ddof=1; NaN with one
+seed) and a percentile-bootstrap 95% confidence interval of the mean (10,000 resamples, seeded: reproducible).
 
 "Final" is a seed's value at the member's last evaluated step; "best" is the lowest value over all its evaluations
 (step 0 included): every default metric is a divergence, so lower is better.
@@ -29,6 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gan_jax import stats
 from gan_jax import writers
 
 SWEEP_FILE = "sweep.json"
@@ -46,9 +45,6 @@ RANKING_CSV = "ranking.csv"
 
 # Exact divergences, then the KDE and optimal-transport estimates (whichever a member logged).
 DIVERGENCES = ("js", "kl_pg", "kl_gp", "w1", "js_kde", "kl_pg_kde", "kl_gp_kde", "w1_ot")
-NUM_RESAMPLES = 10_000
-CONFIDENCE = 0.95
-BOOTSTRAP_SEED = 0
 STATUSES = ("done", "failed", "running", "pending")
 
 
@@ -204,77 +200,23 @@ def write_results(workdir: str, max_attempts: int = 5) -> list[str]:
   return paths
 
 
-def trajectories(rows: Sequence[dict], metric: str) -> tuple[np.ndarray, np.ndarray]:
-  """(steps, values (num_steps, num_seeds)) of one metric, seeds in ascending order (NaN where not logged)."""
-  steps = sorted({r["step"] for r in rows if metric in r})
-  seeds = sorted({r["seed"] for r in rows})
-  table = {(r["step"], r["seed"]): r.get(metric, np.nan) for r in rows}
-  return np.array(steps), np.array([[table.get((s, seed), np.nan) for seed in seeds] for s in steps], float)
-
-
-def bootstrap_ci(values: Sequence[float], *, confidence: float = CONFIDENCE, num_resamples: int = NUM_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-  """Percentile-bootstrap confidence interval of the mean.
-
-  Args:
-    values: one value per seed (NaNs are dropped).
-    confidence: the interval's nominal coverage, in (0, 1).
-    num_resamples: bootstrap resamples (each draws len(values) values with replacement).
-    seed: seed of the NumPy generator (fixed: the same values give the same interval).
-
-  Returns:
-    (low, high): the (1 − confidence)/2 and (1 + confidence)/2 quantiles of the resampled means; (nan, nan) for
-    fewer than two finite values (one seed says nothing about spread).
-
-  Raises:
-    ValueError: for a confidence outside (0, 1) or num_resamples < 1.
-  """
-  if not 0.0 < confidence < 1.0:
-    raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-  if not isinstance(num_resamples, int) or num_resamples < 1:
-    raise ValueError(f"num_resamples must be an integer >= 1, got {num_resamples!r}")
-  x = np.asarray(values, float)
-  x = x[np.isfinite(x)]
-  if x.size < 2:
-    return math.nan, math.nan
-  rng = np.random.default_rng(seed)
-  means = x[rng.integers(0, x.size, size=(num_resamples, x.size))].mean(axis=1)
-  alpha = 1.0 - confidence
-  low, high = np.quantile(means, [alpha / 2, 1.0 - alpha / 2])
-  return float(low), float(high)
-
-
-def seed_statistics(values: Sequence[float], **bootstrap_kwargs) -> dict[str, float]:
-  """n, mean, std (ddof=1) and bootstrap CI (`ci_low`, `ci_high`) of the finite values, one per seed."""
-  x = np.asarray(values, float)
-  x = x[np.isfinite(x)]
-  low, high = bootstrap_ci(x, **bootstrap_kwargs)
-  return {
-      "n": int(x.size),
-      "mean": float(x.mean()) if x.size else math.nan,
-      "std": float(x.std(ddof=1)) if x.size > 1 else math.nan,
-      "ci_low": low,
-      "ci_high": high,
-  }
-
-
 def member_statistics(rows: Sequence[dict], metrics: Sequence[str], **bootstrap_kwargs) -> list[dict]:
   """Final and best value of each metric over seeds, for one member's metric rows.
 
   Returns:
     One dict per (metric present in rows, kind in ("final", "best")): metric, kind, step (the final step), and
-    `seed_statistics`' n, mean, std, ci_low, ci_high.
+    `stats.seed_statistics`' n, mean, std, ci_low, ci_high.
   """
   out = []
   for metric in metrics:
-    steps, values = trajectories(rows, metric)
+    steps, values = stats.trajectories(rows, metric)
     if not steps.size:
       continue
     with np.errstate(all="ignore"):
       best = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in values.T])
     for kind, per_seed in (("final", values[-1]), ("best", best)):
       out.append({"metric": metric, "kind": kind, "step": int(steps[-1]),
-                  **seed_statistics(per_seed, **bootstrap_kwargs)})
+                  **stats.seed_statistics(per_seed, **bootstrap_kwargs)})
   return out
 
 
@@ -364,7 +306,8 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
   counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
   sections.append(
       f"# Sweep summary: {workdir}\n\n{len(members)} members: {counts}. Over seeds: mean ± std (ddof=1) and the "
-      f"{CONFIDENCE:.0%} percentile-bootstrap CI of the mean ({NUM_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}). "
+      f"{stats.CONFIDENCE:.0%} percentile-bootstrap CI of the mean ({stats.NUM_RESAMPLES} resamples, seed "
+      f"{stats.BOOTSTRAP_SEED}). "
       "Final = last evaluation; best = lowest over evaluations.")
   for target in sorted({m["target"] for m in done}):
     ranked = sorted((m for m in done if m["target"] == target), key=rank_key)

@@ -14,9 +14,9 @@ which returns a `Sweep` built from `product` and `zip_` over dicts that map dott
 In `product` a dict is the product of its keys, in `zip_` the zip of its keys (equal lengths); either also takes
 grids (lists of override dicts, e.g. another product's result), and grids concatenate with `+`. A field that holds a
 tuple gets a list of tuples: {"vmap_hparams.g_learning_rate": [(1e-4, 1e-3)]}; a dict value replaces a whole
-sub-config, e.g. {"optimizer_d": [config_lib.optimizer_config("sgd", 0.1)]}. Fields must exist in the base config, except
-new keys of a `*_kwargs` sub-config (keyword arguments). Seeds are not overrides: `Sweep.seeds` (consecutive) sets
-`config.seed` and `config.num_seeds`, so a member's seeds train together in one vmapped program.
+sub-config, e.g. {"optimizer_d": [config_lib.optimizer_config("sgd", 0.1)]}. Fields must exist in the base config,
+except new keys of a `*_kwargs` sub-config (keyword arguments). Seeds are not overrides: `Sweep.seeds`
+(consecutive) sets `config.seed` and `config.num_seeds`, so a member's seeds train together in one vmapped program.
 
 Running:
 
@@ -27,7 +27,7 @@ Each member gets a stable id, readable overrides plus a hash (`member_id`): the 
 every run and machine, whatever their dict order. Everything is validated (unknown fields, each member's config)
 before anything trains. A member runs in DIR/members/<id>/ (layout: `gan_jax.summary`); re-running the command
 skips finished members (done.json) and failed ones (error.json; `--retry_failed` runs them again), and resumes
-unfinished ones from their checkpoints. A failing member (a NaN: `train.NonFiniteError`, or any exception) is
+unfinished ones from their checkpoints. A failing member (a NaN: `engine.NonFiniteError`, or any exception) is
 recorded in its error.json and the sweep goes on. At the end DIR/results.csv (tidy: one row per member, seed and
 step) is collected again.
 
@@ -62,7 +62,6 @@ import concurrent.futures
 import copy
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -78,6 +77,7 @@ from absl import logging
 import ml_collections
 import numpy as np
 
+from gan_jax import config as config_lib
 from gan_jax import summary
 from gan_jax import train
 from gan_jax import writers
@@ -304,18 +304,11 @@ def load_sweep(config_path: str) -> Sweep:
   """Calls `get_sweep()` of a config file (`path` or `path:arg`; arg is passed on as with `get_config`).
 
   Raises:
-    ValueError: if the file cannot be loaded, has no get_sweep(), or it does not return a `Sweep`.
+    ValueError: if the file does not exist, has no get_sweep(), or it does not return a `Sweep`.
   """
-  path, *arg = config_path.split(":", 1)
-  if not os.path.isfile(path):
-    raise ValueError(f"sweep config file {path!r} does not exist")
-  spec = importlib.util.spec_from_file_location("gan_jax_sweep_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  if not callable(getattr(module, "get_sweep", None)):
-    raise ValueError(f"{path} defines no get_sweep(); a sweep config needs get_config() and get_sweep()")
-  result = module.get_sweep(*arg)
+  result = config_lib.load_config_file(config_path, "get_sweep")
   if not isinstance(result, Sweep):
+    path = config_path.split(":", 1)[0]
     raise ValueError(f"{path}: get_sweep() must return a gan_jax.sweep.Sweep, got {type(result).__name__}")
   return result
 

@@ -20,7 +20,7 @@ from bench import torch_dcgan  # noqa: E402
 from bench import torch_reference  # noqa: E402
 from bench import workload  # noqa: E402
 from flax import linen as nn  # noqa: E402
-from gan_jax import train  # noqa: E402
+from gan_jax import engine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-5
@@ -38,7 +38,7 @@ def _pair(batch_size: int, seed: int = 0):
 def test_torch_reference_matches_losses_and_gradients(batch_size, seed):
   gan, state, model, real = _pair(batch_size, seed)
   rng = np.random.default_rng(seed)
-  z_d, z_g = (rng.standard_normal((batch_size, gan.latent_dim)).astype(np.float32) for _ in range(2))
+  z_d, z_g = (rng.standard_normal((batch_size, gan.players.latent_dim)).astype(np.float32) for _ in range(2))
 
   ours = workload.losses_and_grads(gan, state, real[0], z_d, z_g)
   theirs = torch_reference.losses_and_grads(model.g, model.d, real[0], z_d, z_g)
@@ -54,7 +54,7 @@ def test_torch_step_matches_train_step():
   gan, state, model, real = _pair(32)
   z_d, z_g = workload.step_latents(gan, state)
 
-  new_state, metrics = jax.jit(functools.partial(train.train_step, gan))(state, real)
+  new_state, metrics = jax.jit(functools.partial(engine.train_step, gan))(state, real)
   d_loss, g_loss = model.step(*(torch.tensor(a) for a in (real[0], z_d, z_g)))
 
   np.testing.assert_allclose(float(metrics["d_loss"]), d_loss.item(), atol=TOL)

@@ -89,11 +89,11 @@ def test_wgan_clip_keeps_psi_in_bounds():
 @pytest.mark.parametrize("name,mode", [("minimax", "simultaneous"), ("wgan", "alternating"),
                                        ("wgan_gp", "simultaneous"), ("r1", "alternating")])
 def test_engine_reproduces_the_dynamics(name, mode):
-  # The same game through train.train_step (point-mass target and generator, linear D, SGD).
+  # The same game through engine.train_step (point-mass target and generator, linear D, SGD).
   game = dirac.get_game(name)
   ours = dirac.simulate(game, (0.8, -0.6), num_steps=60, learning_rate=0.1, mode=mode)
-  engine = dirac.engine_trajectory(game, (0.8, -0.6), num_steps=60, learning_rate=0.1, mode=mode)
-  np.testing.assert_allclose(np.asarray(engine), np.asarray(ours), atol=1e-5)
+  through_engine = dirac.engine_trajectory(game, (0.8, -0.6), num_steps=60, learning_rate=0.1, mode=mode)
+  np.testing.assert_allclose(np.asarray(through_engine), np.asarray(ours), atol=1e-5)
 
 
 def test_point_mass_generator_ignores_the_latent():

@@ -15,6 +15,7 @@ import scipy.special
 import scipy.stats
 
 from gan_jax import image_models as im
+from gan_jax import models
 
 KEY = jax.random.PRNGKey(0)
 PLANS = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3)}  # (base side, stride-2 stages), by hand
@@ -72,36 +73,39 @@ def test_pinned_parameter_counts_at_default_sizes():
   # DCGAN at 32 px, 1 channel: Dense 100·4·4·256 + ConvT 16·256·128 + ConvT 16·128·64 + ConvT 16·64·1 + 1,
   # BatchNorm over 256 + 128 + 64 channels.
   g = _shapes(im.DCGANGenerator(), z)
-  assert im.count_params(g) == 409_600 + 524_288 + 131_072 + 1_025 + 2 * 448 == 1_066_881
-  assert im.count_params(g, "batch_stats") == 2 * 448
+  assert models.count_params(g, "params") == 409_600 + 524_288 + 131_072 + 1_025 + 2 * 448 == 1_066_881
+  assert models.count_params(g, "batch_stats") == 2 * 448
   # Conv 16·1·64 + 64, Conv 16·64·128, Conv 16·128·256, Dense 4·4·256 + 1; BatchNorm over 128 + 256.
   d = _shapes(im.DCGANDiscriminator(), x32)
-  assert im.count_params(d) == 1_088 + 131_072 + 524_288 + 4_097 + 2 * 384 == 661_313
-  assert im.count_params(d, "batch_stats") == 2 * 384
+  assert models.count_params(d, "params") == 1_088 + 131_072 + 524_288 + 4_097 + 2 * 384 == 661_313
+  assert models.count_params(d, "batch_stats") == 2 * 384
   # Spectral norm: biases everywhere, no BatchNorm; batch_stats hold u (1, c_out) and σ per kernel.
   d_sn = _shapes(im.DCGANDiscriminator(normalization="spectral_norm"), x32)
-  assert im.count_params(d_sn) == 1_088 + 131_200 + 524_544 + 4_097
-  assert im.count_params(d_sn, "batch_stats") == (64 + 1) + (128 + 1) + (256 + 1) + (1 + 1)
+  assert models.count_params(d_sn, "params") == 1_088 + 131_200 + 524_544 + 4_097
+  assert models.count_params(d_sn, "batch_stats") == (64 + 1) + (128 + 1) + (256 + 1) + (1 + 1)
   # Keras MNIST MLP GAN.
   g_mlp = _shapes(im.MLPImageGenerator(), z)
-  assert im.count_params(g_mlp) == (100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (
+  assert models.count_params(g_mlp, "params") == (100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (
       1024 * 784 + 784) == 1_486_352
   d_mlp = _shapes(im.MLPImageDiscriminator(), x28)
-  assert im.count_params(d_mlp) == (784 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 256 + 256) + 257 == 1_460_225
+  expected = (784 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 256 + 256) + 257
+  assert models.count_params(d_mlp, "params") == expected == 1_460_225
   assert "batch_stats" not in g_mlp and "batch_stats" not in d_mlp
   # Conditional: label embeddings 10·50 (G input grows to 150), projection embedding 10·4096 in D.
   labels = jnp.zeros((2,), jnp.int32)
   g_c = _shapes(im.DCGANGenerator(num_classes=10), z, labels)
-  assert im.count_params(g_c) == 1_066_881 + 10 * 50 + 50 * 4 * 4 * 256
+  assert models.count_params(g_c, "params") == 1_066_881 + 10 * 50 + 50 * 4 * 4 * 256
   d_c = _shapes(im.DCGANDiscriminator(num_classes=10), x32, labels)
-  assert im.count_params(d_c) == 661_313 + 10 * 4 * 4 * 256
+  assert models.count_params(d_c, "params") == 661_313 + 10 * 4 * 4 * 256
   # InfoGAN at 28 px: G input 62 + 10 + 2 = 74; D body + D head 7·7·128 + 1 + Q head 6272·128 (no bias, BN)
   # + 128·10 + 10 + 128·2 + 2.
   cat, cont = jnp.zeros((2,), jnp.int32), jnp.zeros((2, 2))
   g_info = _shapes(im.InfoGANGenerator(), jnp.zeros((2, 62)), cat, cont)
-  assert im.count_params(g_info) == 74 * 7 * 7 * 128 + 16 * 128 * 64 + 16 * 64 + 1 + 2 * 192 == 596_609
+  assert models.count_params(g_info, "params") == (
+      74 * 7 * 7 * 128 + 16 * 128 * 64 + 16 * 64 + 1 + 2 * 192) == 596_609
   d_info = _shapes(im.InfoGANDiscriminator(), x28)
-  assert im.count_params(d_info) == (1_088 + 131_072 + 256 + 6_273 + 802_816 + 256 + 1_290 + 258) == 943_309
+  assert models.count_params(d_info, "params") == (
+      1_088 + 131_072 + 256 + 6_273 + 802_816 + 256 + 1_290 + 258) == 943_309
 
 
 @pytest.mark.parametrize("size", [8, 16, 28, 32])
@@ -114,13 +118,13 @@ def test_dcgan_shapes_and_counts(size, channels):
   images, updates = gen.apply(g_vars, z, train=True, mutable=["batch_stats"])
   assert images.shape == (3, size, size, channels)
   assert float(jnp.max(jnp.abs(images))) <= 1.0
-  assert (im.count_params(g_vars), im.count_params(g_vars, "batch_stats")) == _dcgan_generator_count(
+  assert (models.count_params(g_vars, "params"), models.count_params(g_vars, "batch_stats")) == _dcgan_generator_count(
       size, channels, latent=16, features=8)
   d_vars = _init_module(disc, images)
   out, _ = disc.apply(d_vars, images, train=True, mutable=["batch_stats"])
   assert out.shape == (3,)
-  assert (im.count_params(d_vars), im.count_params(d_vars, "batch_stats")) == _dcgan_discriminator_count(
-      size, channels, features=8)
+  counts = (models.count_params(d_vars, "params"), models.count_params(d_vars, "batch_stats"))
+  assert counts == _dcgan_discriminator_count(size, channels, features=8)
 
 
 def _perturbed(variables, seed):

@@ -313,6 +313,7 @@ def test_flow1d_can_be_bimodal():
   """With a small base slope and one steep unit the flow puts two modes either side of the step."""
   params = _init(FLOW)
   raw = dict(params["params"])
+  # Private on purpose: the flow's raw parameters are set through the same inverse the module's init uses.
   raw["raw_a"] = jnp.asarray(models._softplus_inverse(0.05))
   raw["raw_c"] = jnp.full((16,), models._softplus_inverse(1e-4)).at[0].set(models._softplus_inverse(2.0))
   raw["raw_w"] = jnp.full((16,), models._softplus_inverse(20.0))

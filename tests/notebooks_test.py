@@ -3,7 +3,6 @@ import os
 
 import nbformat
 from nbclient import NotebookClient
-import pytest
 
 NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
 

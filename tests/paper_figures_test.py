@@ -1,4 +1,4 @@
-"""Tests for gan_jax/paper_figures.py and experiments/figures.py: each figure's numbers against an independent
+"""Tests for the gan_jax/paper_figures/ package and experiments/figures.py: each figure's numbers against an independent
 reference (closed forms, scipy.integrate.quad, REFERENCES.md), plus house-style checks on the drawn figures."""
 import json
 import math
@@ -14,8 +14,11 @@ from scipy import integrate
 from scipy import special
 from scipy import stats
 
+from gan_jax import nash
 from gan_jax import objectives
 from gan_jax import paper_figures
+from gan_jax.paper_figures import divergence_trajectories
+from gan_jax.paper_figures import generator_costs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOG2 = math.log(2.0)
@@ -264,6 +267,19 @@ def test_registry_and_bad_input():
     paper_figures.make_figure("optimal_critic", c)
 
 
+def test_every_figure_module_follows_the_protocol():
+  for name in paper_figures.FIGURES:
+    module = paper_figures.figure_module(name)
+    for attr in ("default_config", "testing_config", "compute", "figure"):
+      assert callable(getattr(module, attr, None)), (name, attr)
+    assert paper_figures.default_config()[name] == module.default_config()
+    assert paper_figures.testing_config()[name] == module.testing_config()
+  # The Nash figure's settings are the library's (configs/nash.py returns the same), not read from a checkout.
+  assert paper_figures.default_config().nash == nash.default_config()
+  with pytest.raises(ValueError, match="unknown figure 'bogus'"):
+    paper_figures.figure_module("bogus")
+
+
 def _run_cli(*args):
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   return subprocess.run([sys.executable, str(ROOT / "experiments" / "figures.py"), *args], cwd=ROOT, env=env,
@@ -308,15 +324,15 @@ def test_write_all_figures(tmp_path):
 
 def test_objectives_are_the_source_of_the_costs():
   # The figure's costs are the engine's generator losses, not re-typed formulas.
-  assert paper_figures.GENERATOR_COSTS["minimax"] is objectives.minimax_generator_loss
-  assert paper_figures.GENERATOR_COSTS["non_saturating"] is objectives.non_saturating_generator_loss
-  assert paper_figures.GENERATOR_COSTS["maximum_likelihood"] is objectives.maximum_likelihood_generator_loss
+  assert generator_costs.GENERATOR_COSTS["minimax"] is objectives.minimax_generator_loss
+  assert generator_costs.GENERATOR_COSTS["non_saturating"] is objectives.non_saturating_generator_loss
+  assert generator_costs.GENERATOR_COSTS["maximum_likelihood"] is objectives.maximum_likelihood_generator_loss
 
 
 # --- divergence_trajectories -----------------------------------------------------------------------------------
 
 def _bootstrap_ci_numpy(values, num_resamples, seed=0):
-  """Percentile bootstrap of the mean, written out in NumPy (the protocol of gan_jax/summary.py's docstring)."""
+  """Percentile bootstrap of the mean, written out in NumPy (the protocol of gan_jax/stats.py's docstring)."""
   x = np.asarray(values, float)
   x = x[np.isfinite(x)]
   if x.size < 2:
@@ -379,7 +395,7 @@ def test_divergence_trajectories_known_answer_on_a_synthetic_sweep(tmp_path, con
   })
   c = config.divergence_trajectories.copy_and_resolve_references()
   c.sweep_dir = str(tmp_path)
-  data = paper_figures.compute_divergence_trajectories(c)
+  data = divergence_trajectories.compute(c)
   assert data["objectives"] == ("minimax", "wasserstein") and data["metrics"] == ("js",)
   assert data["num_runs"] == {"minimax": 4, "wasserstein": 3}
   mm, ws = data["curves"]["minimax"]["js"], data["curves"]["wasserstein"]["js"]
@@ -398,18 +414,18 @@ def test_divergence_trajectories_known_answer_on_a_synthetic_sweep(tmp_path, con
     np.testing.assert_allclose(got["mean"], mean, rtol=1e-12)
     np.testing.assert_allclose(got["ci_low"], low, rtol=1e-12)
     np.testing.assert_allclose(got["ci_high"], high, rtol=1e-12)
-  check_house_style(paper_figures.divergence_trajectories_figure(data))
+  check_house_style(divergence_trajectories.figure(data))
 
 
 def test_divergence_trajectories_without_a_sweep_is_one_clear_error(tmp_path, config):
   c = config.divergence_trajectories.copy_and_resolve_references()
   c.sweep_dir = str(tmp_path)
   with pytest.raises(ValueError, match=r"is not a sweep directory \(no sweep.json\)") as e:
-    paper_figures.compute_divergence_trajectories(c)
+    divergence_trajectories.compute(c)
   assert "\n" not in str(e.value)
   c.metrics = ("js", "bogus")
   with pytest.raises(ValueError, match="config.divergence_trajectories.metrics"):
-    paper_figures.compute_divergence_trajectories(c)
+    divergence_trajectories.compute(c)
 
 
 def test_divergence_trajectories_runs_its_own_sweep_and_matches_numpy(tmp_path, config):
@@ -440,8 +456,8 @@ def test_divergence_trajectories_runs_its_own_sweep_and_matches_numpy(tmp_path, 
 
 def figure_with(cfg):
   """(figure, data) of divergence_trajectories for a given sub-config."""
-  data = paper_figures.compute_divergence_trajectories(cfg)
-  return paper_figures.divergence_trajectories_figure(data), data
+  data = divergence_trajectories.compute(cfg)
+  return divergence_trajectories.figure(data), data
 
 
 # --- mode_coverage ---------------------------------------------------------------------------------------------

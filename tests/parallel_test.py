@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint
+from gan_jax import engine
 from gan_jax import evaluation
 from gan_jax import parallel
+from gan_jax import targets as targets_lib
+from gan_jax import toy_task
 from gan_jax import train
 from gan_jax import writers
 
@@ -39,13 +42,13 @@ def _train(config, layout=None, with_eval=True):
   """(final state, per-step metrics, final evaluation or None) of every replica of `config`."""
   gan = train.build_gan(config)
   layout = layout or parallel.create_layout(config)
-  gan = gan._replace(shard_batch=layout.batch_constraint())
-  target = train.targets_lib.get_target(config.target)
-  state = train.init_states(gan, parallel.replicas_of(config), layout)
-  state, metrics = jax.jit(jax.vmap(lambda s: train.train_steps(gan, target, s, STEPS)))(state)
+  gan = gan.with_shard_batch(layout.batch_constraint())
+  target = targets_lib.get_target(config.target)
+  state = engine.init_states(gan, parallel.replicas_of(config), layout)
+  state, metrics = jax.jit(jax.vmap(lambda s: toy_task.train_steps(gan, target, s, STEPS)))(state)
   if not with_eval:
     return state, metrics, None
-  spec = train.eval_spec(config)
+  spec = toy_task.eval_spec(config)
   evals = jax.jit(jax.vmap(lambda s: evaluation.evaluate(gan, target, s, jax.random.fold_in(s.key, 99), spec)))(
       state)
   return state, metrics, evals
@@ -187,7 +190,7 @@ def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path)
   gan = train.build_gan(single)
   restored, step = checkpoint.restore_latest(
       checkpoint.create_manager(str(single_dir / "checkpoints")),
-      jax.eval_shape(functools.partial(train.init_states, gan, parallel.replicas_of(single))))
+      jax.eval_shape(functools.partial(engine.init_states, gan, parallel.replicas_of(single))))
   assert step == 4
   flat = {jax.tree_util.keystr(k): np.asarray(v)
           for k, v in jax.tree_util.tree_leaves_with_path(restored.g_params)}

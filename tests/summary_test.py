@@ -1,93 +1,17 @@
-"""Tests of sweep aggregation: bootstrap CIs and seed statistics against exact answers, and `summarize` on a
-hand-written sweep directory whose means, stds and ranking are known."""
+"""Tests of sweep aggregation: per-member statistics, the tidy results table, and `summarize` on a hand-written
+sweep directory whose means, stds and ranking are known."""
 import csv
-import itertools
 import json
-import math
 import os
 
 import numpy as np
 import pytest
-from scipy import stats
 
-from gan_jax import compare
 from gan_jax import summary
 
 
-# ------------------------------------------------------------------------------------------ statistics over seeds
-
-
-def test_bootstrap_ci_of_a_constant_is_degenerate():
-  low, high = summary.bootstrap_ci([0.25] * 5)
-  assert low == high == 0.25
-  s = summary.seed_statistics([0.25] * 5)
-  assert (s["n"], s["mean"], s["std"]) == (5, 0.25, 0.0)
-
-
-def test_bootstrap_ci_of_two_values_by_hand():
-  # Resampled means of {0, 1} are 0, 1/2, 1 with probabilities 1/4, 1/2, 1/4: the 2.5% and 97.5% quantiles are 0
-  # and 1 (each tail has 25% >> 2.5% of the mass).
-  assert summary.bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
-  s = summary.seed_statistics([0.0, 1.0])
-  assert s["mean"] == 0.5
-  assert s["std"] == pytest.approx(math.sqrt(0.5))  # sample std: sqrt(((-.5)² + .5²) / 1)
-
-
-def test_bootstrap_quantiles_match_the_exact_bootstrap_distribution():
-  # The bootstrap distribution of the mean of 5 values is the 5^5 equally likely resamples: enumerate them.
-  values = np.array([0.0, 1.0, 3.0, 7.0, 15.0])
-  exact = np.sort([np.mean(t) for t in itertools.product(values, repeat=5)])
-  exact_low, exact_high = exact[int(0.025 * exact.size)], exact[int(np.ceil(0.975 * exact.size)) - 1]
-  low, high = summary.bootstrap_ci(values, num_resamples=200_000)
-  step = 1.0 / 5  # neighbouring support points of the mean are (a multiple of) 0.2 apart
-  assert abs(low - exact_low) <= step + 1e-9
-  assert abs(high - exact_high) <= step + 1e-9
-
-
-def test_bootstrap_ci_agrees_with_normal_theory_on_a_large_sample():
-  x = np.random.default_rng(1).normal(3.0, 2.0, size=4000)
-  half = stats.norm.ppf(0.975) * x.std(ddof=1) / math.sqrt(x.size)
-  low, high = summary.bootstrap_ci(x)
-  assert low == pytest.approx(x.mean() - half, abs=0.05 * half)
-  assert high == pytest.approx(x.mean() + half, abs=0.05 * half)
-
-
-def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
-  rng = np.random.default_rng(2)
-  covered = 0
-  for i in range(300):
-    sample = rng.normal(1.0, 1.0, 50)
-    low, high = summary.bootstrap_ci(sample, num_resamples=2000, seed=i)
-    covered += low <= 1.0 <= high
-  # Percentile bootstrap at n = 50 covers ~0.94; binomial sd over 300 draws is ~0.013.
-  assert 0.89 <= covered / 300 <= 0.99
-
-
-def test_bootstrap_is_reproducible_and_drops_nan():
-  x = list(np.random.default_rng(3).uniform(size=8)) + [np.nan]
-  assert summary.bootstrap_ci(x) == summary.bootstrap_ci(x[:8])
-  assert summary.bootstrap_ci(x, seed=1, num_resamples=100) != summary.bootstrap_ci(x, seed=2, num_resamples=100)
-  s = summary.seed_statistics(x)
-  assert s["n"] == 8 and s["mean"] == pytest.approx(np.mean(x[:8])) and s["std"] == pytest.approx(np.std(x[:8], ddof=1))
-
-
-def test_one_seed_has_no_spread():
-  s = summary.seed_statistics([0.3])
-  assert s["mean"] == 0.3 and math.isnan(s["std"]) and math.isnan(s["ci_low"]) and math.isnan(s["ci_high"])
-
-
-@pytest.mark.parametrize("kwargs", [{"confidence": 1.0}, {"confidence": 0.0}, {"num_resamples": 0}])
-def test_bootstrap_rejects_bad_arguments(kwargs):
-  with pytest.raises(ValueError):
-    summary.bootstrap_ci([1.0, 2.0], **kwargs)
-
-
-def test_trajectories_and_compare_share_it():
-  rows = [{"step": 0, "seed": 1, "js": 0.5}, {"step": 0, "seed": 0, "js": 0.6}, {"step": 2, "seed": 0, "js": 0.1}]
-  steps, values = summary.trajectories(rows, "js")
-  np.testing.assert_array_equal(steps, [0, 2])
-  np.testing.assert_array_equal(values, [[0.6, 0.5], [0.1, np.nan]])
-  assert compare.trajectories is summary.trajectories
+# ------------------------------------------------------------------------------------- per-member statistics
+# (`stats.seed_statistics` and `stats.bootstrap_ci` themselves are tested in stats_test.py.)
 
 
 def test_member_statistics_final_and_best():
@@ -159,6 +83,7 @@ def test_results_table_is_tidy(sweep_dir):
   assert by_key[("a", "0", "10")]["n_critic"] == "1"  # not overridden by a: its config's value
   assert by_key[("d", "0", "0")]["status"] == "failed"
   assert {r["status"] for r in rows if r["member"] != "d"} == {"done"}
+  # Private on purpose: whether pandas/pyarrow are importable decides if the Parquet file is written.
   assert os.path.exists(os.path.join(sweep_dir, summary.RESULTS_PARQUET)) == summary._parquet_available()
 
 

@@ -3,21 +3,18 @@
 Command:
   python experiments/sweep.py --config=configs/sweeps/figures.py --workdir=/tmp/gan_jax_sweep_figures
 The base config is configs/sweeps/testing.py's (flow1d generator on mixture_1d) with a few more steps, so the
-divergence trajectories have more than two points; 3 seeds, so the bootstrap intervals have a spread.
+divergence trajectories have more than two points; 3 seeds, so the bootstrap intervals have a spread. Both halves
+live in the library (`gan_jax.paper_figures.divergence_trajectories`), which runs the same sweep when the figure is
+drawn without a sweep directory.
 """
-from gan_jax import config as config_lib
-from gan_jax import sweep
+from gan_jax.paper_figures import divergence_trajectories
 
 
 def get_config(arg: str = ""):
   del arg
-  c = config_lib.testing_config()
-  c.num_steps = 20
-  c.eval_every = 5
-  c.checkpoint_every = 20
-  return c
+  return divergence_trajectories.sweep_base_config()
 
 
 def get_sweep(arg: str = ""):
   del arg
-  return sweep.Sweep(grid=sweep.product({"objective": ["minimax", "non_saturating"]}), seeds=3)
+  return divergence_trajectories.figure_sweep()

@@ -1,18 +1,25 @@
-"""Paper figures as functions returning matplotlib figures (no pyplot state; the caller saves or shows them).
+"""Plotting in the house style: figures as functions returning matplotlib figures (no pyplot state).
 
 Figures are built on `matplotlib.figure.Figure` with an explicit Agg canvas instead of pyplot: no global backend
 switch (a notebook keeps its own), no figure registry to leak, and it renders headless. Every series differs by
 line style or marker as well as colour, so the figures read in black and white.
-"""
-import math
-from typing import TYPE_CHECKING
 
+Infrastructure: this module draws what the lower layers compute (distributions, players, divergences, statistics
+over seeds); the paper figures (`gan_jax.paper_figures`) and the demo (`gan_jax.compare`) build on it. It imports
+matplotlib at the top, so callers that may not draw import it lazily.
+"""
+import os
+
+import jax
+import jax.numpy as jnp
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+import numpy as np
 
-if TYPE_CHECKING:
-  from gan_jax.nash import NashResults
+from gan_jax import divergences
+from gan_jax import models
+from gan_jax import stats
 
 # Shared style: (colour, line style, marker) per series, distinguishable without colour.
 SERIES_STYLES: tuple[tuple[str, str, str], ...] = (
@@ -57,48 +64,8 @@ def style_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None = None, leg
     ax.legend(loc=legend_loc, fontsize=FONT_SIZE - 1, frameon=False)
 
 
-def nash_figure(results: "NashResults") -> Figure:
-  """Goodfellow et al. 2014, Thm. 1 and Prop. 1 in two panels.
-
-  Left: V(D*, G_μ) for p = N(0, 1), g = N(μ, 1) (markers, computed from D*) on the curve −log 4 + 2·JSD(μ), with
-  the minimum −log 4 and the saturation level 0 (JSD = log 2). Right: D*(x) = p/(p + g) for several μ, with the
-  densities of p and g drawn faint.
-
-  Args:
-    results: from `nash.run_nash`.
-
-  Returns:
-    The figure.
-  """
-  fig, (left, right) = new_figure(ncols=2)
-
-  rows = [r for r in results.theorem if r.target == "N(0,1)"]
-  left.axhline(-math.log(4.0), color="0.4", linestyle="--", linewidth=1.0, label="−log 4 (minimum, g = p)")
-  left.axhline(0.0, color="0.4", linestyle=":", linewidth=1.0, label="0 (JSD = log 2)")
-  left.plot(results.curve_mu, results.curve_theorem, color="#1f77b4", linestyle="-", linewidth=1.5,
-            label="−log 4 + 2·JSD(p‖g)")
-  left.plot([r.mu for r in rows], [r.value for r in rows], linestyle="none", marker="o", markersize=6,
-            markerfacecolor="white", markeredgecolor="black", label="V(D*, G) computed from D*")
-  style_axes(left, "μ  (g = N(μ, 1), p = N(0, 1))", "value (nats)", "Theorem 1: V(D*, G) = −log 4 + 2·JSD",
-             legend_loc="center right")
-
-  c = results.curves
-  right.fill_between(c.x, c.p, color="0.6", alpha=0.25, linewidth=0, label="p = N(0, 1) density")
-  for i, mu in enumerate(c.mus):
-    color, linestyle, _ = SERIES_STYLES[i % len(SERIES_STYLES)]
-    right.plot(c.x, c.g[i], color=color, linestyle=linestyle, linewidth=0.8, alpha=0.35)
-    right.plot(c.x, c.d_star[i], color=color, linestyle=linestyle, linewidth=1.6, label=f"D*(x), μ = {mu:g}")
-  right.set_xlim(min(0.0, *c.mus) - 4.0, max(0.0, *c.mus) + 4.0)
-  right.set_ylim(-0.02, 1.02)
-  style_axes(right, "x", "D*(x) = p/(p + g)  (faint: densities)", "Proposition 1: optimal discriminator",
-             legend_loc="upper right")
-  return fig
-
-
-
 def save(fig: Figure, path: str, formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
   """Writes `fig` as `path.<format>` for each format; returns the paths."""
-  import os  # pylint: disable=g-import-not-at-top
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   paths = [f"{path}.{fmt}" for fmt in formats]
   for p in paths:
@@ -127,13 +94,11 @@ def divergence_trajectories_figure(rows_by_objective: dict, metrics: tuple[str, 
   Returns:
     The figure.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from gan_jax import compare  # pylint: disable=g-import-not-at-top
   present = [m for m in metrics if any(m in r for rows in rows_by_objective.values() for r in rows)]
   fig, axes = new_figure(ncols=len(present))
   for ax, metric in zip(axes, present):
     for (objective, rows), (colour, style, marker) in zip(rows_by_objective.items(), SERIES_STYLES):
-      steps, values = compare.trajectories(rows, metric)
+      steps, values = stats.trajectories(rows, metric)
       if not steps.size:
         continue
       num_seeds = values.shape[1]
@@ -152,20 +117,16 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
 
   Args:
     ax: the panel.
-    gan: the run's static spec (`train.GAN`).
+    gan: the run's static spec (`engine.GAN`).
     target: the data distribution.
     state: a `TrainState` stacked over seeds.
     seed_index: which replica to draw.
     title: panel title.
   """
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from gan_jax import divergences, models  # pylint: disable=g-import-not-at-top
   one = jax.tree.map(lambda x: x[seed_index], state)
   if target.dim == 2:
     real = np.asarray(target.sample(jax.random.PRNGKey(0), 2000))
-    fake = np.asarray(gan.generate(one.g_params, jax.random.PRNGKey(1), 2000))
+    fake = np.asarray(gan.players.sample(one.g_params, jax.random.PRNGKey(1), 2000))
     ax.scatter(real[:, 0], real[:, 1], s=2, color="0.6", marker=".", label="data")
     ax.scatter(fake[:, 0], fake[:, 1], s=2, color="#d62728", marker="x", linewidths=0.5, label="generator")
     style_axes(ax, "x₁", "x₂", title=title)
@@ -173,16 +134,16 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
   lo, hi = (float(v[0]) for v in target.bounds())
   x = jnp.linspace(lo - 1.0, hi + 1.0, 600)[:, None]
   ax.plot(x[:, 0], np.exp(target.log_prob(x)), color="#000000", linestyle="-", label="data p(x)")
-  invertible = models.is_invertible(gan.generator)
+  invertible = models.is_invertible(gan.players.generator)
   if invertible:
-    g = models.GeneratorDistribution(gan.generator, one.g_params)
+    g = models.GeneratorDistribution(gan.players.generator, one.g_params)
     ax.plot(x[:, 0], np.exp(g.log_prob(x)), color="#2ca02c", linestyle="-.", label="generator g(x)")
   else:
-    fake = np.asarray(gan.generate(one.g_params, jax.random.PRNGKey(1), 20_000))[:, 0]
+    fake = np.asarray(gan.players.sample(one.g_params, jax.random.PRNGKey(1), 20_000))[:, 0]
     ax.hist(fake, bins=120, range=(float(x[0, 0]), float(x[-1, 0])), density=True, histtype="step",
             color="#2ca02c", label="generator (histogram)")
   twin = ax.twinx()
-  outputs = gan.discriminator.apply(one.d_params, x)
+  outputs = gan.players.discriminator.apply(one.d_params, x)
   if gan.objective.probability is not None:
     twin.plot(x[:, 0], gan.objective.probability(outputs), color="#1f77b4", linestyle="--", label="D(x)")
     if invertible:

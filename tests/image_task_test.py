@@ -1,4 +1,4 @@
-"""Tests for gan_jax/image_train.py: image GANs through the engine.
+"""Tests for gan_jax/image_task.py: image GANs through the engine.
 
 References: the objectives' own loss formulas on the step's captured D outputs, a NumPy BatchNorm running
 average (momentum 0.9) of the generator's first pre-activation recomputed from the step's latents, batch
@@ -18,9 +18,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gan_jax import config as config_lib
-from gan_jax import image_train
+from gan_jax import engine
+from gan_jax import image_task
 from gan_jax import input_pipeline
-from gan_jax import parallel
 from gan_jax import train
 from gan_jax import writers
 
@@ -60,20 +60,20 @@ def _config(model: str = "dcgan", objective: str = "non_saturating", **overrides
 def _batch(gan, n_critic=1, seed=0):
   data = input_pipeline.load_digits("train")
   b = next(input_pipeline.batches(data, gan.batch_size * n_critic, seed, num_batches=1))
-  return (jnp.asarray(b.images.reshape(n_critic, gan.batch_size, *gan.image_shape)),
+  return (jnp.asarray(b.images.reshape(n_critic, gan.batch_size, *gan.players.image_shape)),
           jnp.asarray(b.labels.reshape(n_critic, gan.batch_size)))
 
 
 @functools.lru_cache(maxsize=None)
 def _step_fn(gan):
-  return jax.jit(functools.partial(image_train.train_step, gan))
+  return jax.jit(functools.partial(engine.train_step, gan))
 
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_one_step_of_each_model_under_each_objective(model, objective):
-  gan = image_train.build_gan(_config(model, objective))
-  state = image_train.init_state(gan, jax.random.PRNGKey(0))
+  gan = image_task.build_gan(_config(model, objective))
+  state = engine.init_state(gan, jax.random.PRNGKey(0))
   real, labels = _batch(gan)
   new, metrics = _step_fn(gan)(state, real, labels)
   assert int(new.step) == 1
@@ -99,15 +99,15 @@ def test_one_step_of_each_model_under_each_objective(model, objective):
 def test_logged_losses_are_the_objective_on_the_step_outputs():
   """d_loss = −mean log D(x) − mean log(1 − D(G(z))) recomputed from d_real/d_fake is not possible (means of
   probabilities), so rebuild the critic's real outputs at the step's parameters and compare."""
-  gan = image_train.build_gan(_config("mlp", "minimax", joint_batch=False,
+  gan = image_task.build_gan(_config("mlp", "minimax", joint_batch=False,
                                       discriminator_kwargs={"features": (64, 32), "dropout_rate": 0.0}))
-  state = image_train.init_state(gan, jax.random.PRNGKey(3))
+  state = engine.init_state(gan, jax.random.PRNGKey(3))
   real, labels = _batch(gan, seed=3)
   _, metrics = _step_fn(gan)(state, real, labels)
-  k_d, _ = jax.random.split(jax.random.fold_in(state.key, state.step))
-  k_in, _, _ = jax.random.split(jax.random.fold_in(k_d, 0), 3)
-  fake = gan.generator.apply({"params": state.g_params}, gan.sample_inputs(k_in, gan.batch_size).z, train=True)
-  d = lambda x: np.asarray(gan.discriminator.apply({"params": state.d_params}, x, train=False), np.float64)
+  k_in = engine.critic_keys(state, 0)[0]
+  z = gan.players.sample_inputs(k_in, gan.batch_size).z
+  fake = gan.players.generator.apply({"params": state.g_params}, z, train=True)
+  d = lambda x: np.asarray(gan.players.discriminator.apply({"params": state.d_params}, x, train=False), np.float64)
   sigmoid = lambda l: 1 / (1 + np.exp(-l))
   expected = -np.mean(np.log(sigmoid(d(real[0])))) - np.mean(np.log(1 - sigmoid(d(fake))))
   np.testing.assert_allclose(float(metrics["d_loss"]), expected, rtol=1e-5)
@@ -115,13 +115,13 @@ def test_logged_losses_are_the_objective_on_the_step_outputs():
 
 
 def test_batch_norm_running_average_is_updated_from_the_generator_batch():
-  gan = image_train.build_gan(_config("dcgan"))
-  state = image_train.init_state(gan, jax.random.PRNGKey(1))
+  gan = image_task.build_gan(_config("dcgan"))
+  state = engine.init_state(gan, jax.random.PRNGKey(1))
   real, labels = _batch(gan)
   new, _ = _step_fn(gan)(state, real, labels)
   # The generator step's latents, from train_step's documented key schedule.
   _, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
-  z = np.asarray(gan.sample_inputs(jax.random.split(k_g)[0], gan.batch_size).z, np.float64)
+  z = np.asarray(gan.players.sample_inputs(jax.random.split(k_g)[0], gan.batch_size).z, np.float64)
   decoder = state.g_params["_DCGANDecoder_0"]
   kernel = np.asarray(decoder["Dense_0"]["kernel"], np.float64)
   width = kernel.shape[1] // 16  # 8 px: 4×4 base
@@ -134,18 +134,18 @@ def test_batch_norm_running_average_is_updated_from_the_generator_batch():
 
 
 def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
-  gan = image_train.build_gan(_config("dcgan"))
-  state = image_train.init_state(gan, jax.random.PRNGKey(2))
+  gan = image_task.build_gan(_config("dcgan"))
+  state = engine.init_state(gan, jax.random.PRNGKey(2))
   real, labels = _batch(gan)
   for _ in range(3):
     state, _ = _step_fn(gan)(state, real, labels)
-  inputs = gan.sample_inputs(jax.random.PRNGKey(5), 8)
+  inputs = gan.players.sample_inputs(jax.random.PRNGKey(5), 8)
   first = jax.tree.map(lambda x: x[:1], inputs)
-  evaluate = lambda i: gan.generate(state.g_params, state.g_batch_stats, i, train=False)[0]
-  training = lambda i: gan.generate(state.g_params, state.g_batch_stats, i, train=True)[0]
+  evaluate = lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=False)[0]
+  training = lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=True)[0]
   np.testing.assert_allclose(evaluate(inputs)[:1], evaluate(first), atol=1e-5)
   assert float(jnp.max(jnp.abs(training(inputs)[:1] - training(jax.tree.map(lambda x: x[:2], inputs))[:1]))) > 1e-3
-  _, unchanged = gan.generate(state.g_params, state.g_batch_stats, inputs, train=False)
+  _, unchanged = gan.players.generate(state.g_params, state.g_batch_stats, inputs, train=False)
   assert unchanged is state.g_batch_stats
 
 
@@ -264,8 +264,8 @@ def test_sample_script_writes_a_grid_of_the_requested_label(conditional_run, tmp
   config = writers.read_config(conditional_run)
   gan, _, state, _ = train.load_latest(config, conditional_run)
   one = jax.tree.map(lambda x: x[0], state)
-  inputs = gan.sample_inputs(jax.random.PRNGKey(0), 40, labels=jnp.full((40,), 5, jnp.int32))
-  images = image_train.grid_images(gan, one, inputs)
+  inputs = gan.players.sample_inputs(jax.random.PRNGKey(0), 40, labels=jnp.full((40,), 5, jnp.int32))
+  images = image_task.grid_images(gan, one, inputs)
   classifier = image_metrics.load_classifier(image_metrics.classifier_path(conditional_run, "digits", 8))
   _, logits = classifier.features_and_logits(np.asarray(images))
   assert np.mean(np.argmax(logits, -1) == 5) > 0.5
@@ -279,15 +279,15 @@ def test_infogan_code_grids(tmp_path):
   c = _config("infogan", num_steps=2)
   train.train_and_evaluate(c, str(tmp_path))
   gan, _, state, _ = train.load_latest(c, str(tmp_path))
-  inputs, cols = image_train.infogan_code_inputs(gan, jax.random.PRNGKey(0), "continuous1", num_values=5)
+  inputs, cols = image_task.infogan_code_inputs(gan, jax.random.PRNGKey(0), "continuous1", num_values=5)
   assert cols == 5 and inputs.z.shape == (50, 8)
   np.testing.assert_array_equal(inputs.cat.reshape(10, 5), np.repeat(np.arange(10)[:, None], 5, 1))
   np.testing.assert_allclose(inputs.cont[:5, 1], np.linspace(-2, 2, 5))
   assert float(jnp.max(jnp.abs(inputs.cont[:, 0]))) == 0.0
-  inputs, cols = image_train.infogan_code_inputs(gan, jax.random.PRNGKey(0), "categorical")
+  inputs, cols = image_task.infogan_code_inputs(gan, jax.random.PRNGKey(0), "categorical")
   np.testing.assert_array_equal(inputs.cat[:10], np.arange(10))
   with pytest.raises(ValueError, match="unknown InfoGAN code 'continuous2'; allowed: categorical, continuous0"):
-    image_train.infogan_code_inputs(gan, jax.random.PRNGKey(0), "continuous2")
+    image_task.infogan_code_inputs(gan, jax.random.PRNGKey(0), "continuous2")
   proc = subprocess.run([sys.executable, "experiments/sample.py", f"--workdir={tmp_path}"], cwd=ROOT,
                         capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -300,7 +300,7 @@ def test_infogan_code_grids(tmp_path):
 
 def test_tile_lays_images_out_row_major():
   images = np.stack([np.full((2, 3, 1), v) for v in (-1.0, 0.0, 1.0)])
-  grid = image_train.tile(images, columns=2)
+  grid = image_task.tile(images, columns=2)
   assert grid.shape == (2 * 3 + 1, 2 * 4 + 1, 1) and grid.dtype == np.uint8
   assert grid[1, 1, 0] == 0 and grid[1, 5, 0] == 128 and grid[4, 1, 0] == 255 and grid[4, 5, 0] == 0
 
@@ -320,12 +320,12 @@ MNIST_CONFIGS = ("mnist_dcgan", "mnist_mlp_seed", "mnist_cgan", "mnist_infogan")
 @pytest.mark.parametrize("name", ("digits_dcgan",) + MNIST_CONFIGS)
 def test_image_configs_build(name):
   gan = train.build_gan(_load_config(name))
-  assert gan.image_shape == ((8, 8, 1) if name.startswith("digits") else (28, 28, 1))
+  assert gan.players.image_shape == ((8, 8, 1) if name.startswith("digits") else (28, 28, 1))
   if name == "mnist_mlp_seed":
-    assert gan.joint_batch and gan.batch_size == 128
+    assert gan.players.joint_batch and gan.batch_size == 128
     assert gan.objective.name == "non_saturating"
-  assert bool(gan.num_classes) == (name == "mnist_cgan")
-  assert (gan.num_categories, gan.num_continuous) == ((10, 2) if name == "mnist_infogan" else (0, 0))
+  assert bool(gan.players.num_classes) == (name == "mnist_cgan")
+  assert (gan.players.num_categories, gan.players.num_continuous) == ((10, 2) if name == "mnist_infogan" else (0, 0))
 
 
 @pytest.mark.slow  # ~15 s cold each at full 28 px size; test_image_configs_build checks them

@@ -1,0 +1,554 @@
+"""The training engine: one train state, one step, one loop, for every task.
+
+Everything here is a pure function of a `TrainState` pytree, so it vmaps over replicas (seeds × vmapped
+hyper-parameters) and shards over devices without rewriting it: no Python-side state, no global RNG, static
+shapes. What differs between kinds of data is plugged in, not copied:
+- the players (`players.py`): how the generator and discriminator are initialised, fed and applied;
+- the task (`toy_task.py`, `image_task.py`): where real batches come from, what evaluation adds, what gets
+  drawn, given to `run` as a `Program`.
+
+Key schedule (public, so that benchmarks and tests cross-check it instead of copying it): a replica's raw key
+`state.key` initialises the players through `init_keys`; generator step s derives everything from
+`step_key(state)` = fold_in(key, s): `critic_keys(state, i)` for its critic steps, `generator_keys(gan, state)`
+for its generator update, `data_key(state)` for real samples drawn on device, and `eval_key(state)` for the
+held-out evaluation after it.
+"""
+import functools
+import os
+from typing import Any, Callable, NamedTuple
+
+from absl import logging
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from gan_jax import checkpoint
+from gan_jax import objectives as objectives_lib
+from gan_jax import parallel
+from gan_jax import writers
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+UPDATES = ("alternating", "simultaneous")
+_INIT_SALT = 0x5EED
+_DATA_SALT = 1
+_EVAL_SALT = 2
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Both players' parameters, running statistics and optimizer states, the step, and the replica's PRNG key.
+
+  Attributes:
+    step: int32 scalar, generator steps taken.
+    key: raw uint32 PRNG key of this replica; per-step keys are `fold_in(key, step)`.
+    g_params: generator parameters.
+    d_params: discriminator parameters.
+    g_batch_stats: the generator's non-trainable running statistics (BatchNorm, spectral norm); {} if none.
+    d_batch_stats: the discriminator's; {} if none.
+    g_opt_state: generator optimizer state.
+    d_opt_state: discriminator optimizer state.
+    ema_g_params: exponential moving average of the generator parameters (== g_params when EMA is off).
+    hparams: this replica's values of the vmapped hyper-parameters (`config.vmap_hparams`, names from
+      `parallel.VMAPPABLE_HPARAMS`); empty when none are vmapped.
+  """
+  step: jax.Array
+  key: jax.Array
+  g_params: Any
+  d_params: Any
+  g_batch_stats: Any
+  d_batch_stats: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  ema_g_params: Any
+  hparams: dict[str, jax.Array]
+
+
+class GAN(NamedTuple):
+  """The static (non-pytree) half of a run: players, objective, optimizers and step options."""
+  players: Any                # `players.ToyPlayers` / `players.ImagePlayers` (see the protocol there)
+  objective: objectives_lib.Objective
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  batch_size: int
+  n_critic: int
+  simultaneous: bool
+  r1_weight: float
+  r2_weight: float
+  ema_decay: float
+  info_weight: float = 1.0    # InfoGAN's λ (players with num_categories > 0 only)
+  vmapped: tuple[str, ...] = ()   # hyper-parameters read from `TrainState.hparams` instead of the fields above
+
+  def hparam(self, state: TrainState, name: str, default: Any) -> Any:
+    """A hyper-parameter's value for this replica: traced from the state when vmapped, else the static default."""
+    return state.hparams[name] if name in self.vmapped else default
+
+  def with_shard_batch(self, shard_batch: Callable[[jax.Array, int], jax.Array] | None) -> "GAN":
+    """The same run with its batches split over devices by `shard_batch` (see `parallel.Layout`)."""
+    return self._replace(players=self.players._replace(shard_batch=shard_batch))
+
+
+def fail(field: str, value: Any, allowed: str) -> None:
+  """Raises the one-line error of a bad config field: its name, its value and what is allowed."""
+  raise ValueError(f"config.{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def make_optimizer(cfg: ml_collections.ConfigDict, field: str, injectable: bool = False
+                   ) -> optax.GradientTransformation:
+  """Builds the optax optimizer described by an optimizer sub-config.
+
+  Args:
+    cfg: has `name` (adam | rmsprop | sgd), `learning_rate` and that optimizer's options (adam: b1, b2, eps;
+      rmsprop: decay, eps, momentum; sgd: momentum, nesterov).
+    field: the sub-config's name, for error messages.
+    injectable: keep the learning rate in the optimizer state (`optax.inject_hyperparams`), so that replicas can
+      each have their own.
+
+  Returns:
+    The optax transformation.
+
+  Raises:
+    ValueError: for an unknown optimizer or a non-positive learning rate.
+  """
+  name = cfg.get("name")
+  if name not in OPTIMIZERS:
+    fail(f"{field}.name", name, " | ".join(OPTIMIZERS))
+  lr = cfg.get("learning_rate")
+  if not isinstance(lr, (int, float)) or not lr > 0:
+    fail(f"{field}.learning_rate", lr, "a number > 0")
+  opts = {k: v for k, v in cfg.items() if k not in ("name", "learning_rate")}
+  factory = {"adam": optax.adam, "rmsprop": optax.rmsprop, "sgd": optax.sgd}[name]
+  if injectable:
+    factory = optax.inject_hyperparams(factory)
+  try:
+    return factory(lr, **opts)
+  except TypeError as e:
+    raise ValueError(f"config.{field} has an option {name} does not take: {e}") from None
+
+
+def validate_loop_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the fields every run reads (steps, batch, objective, update rule, seeds, checkpoints).
+
+  Raises:
+    ValueError: one line naming the first bad field, its value and what is allowed.
+  """
+  for field in ("num_steps", "batch_size", "eval_every", "n_critic", "num_seeds", "eval_samples"):
+    value = config.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+      fail(field, value, "an integer >= 1")
+  if config.objective not in objectives_lib.OBJECTIVES:
+    fail("objective", config.objective, " | ".join(objectives_lib.OBJECTIVES))
+  if config.update_mode not in UPDATES:
+    fail("update_mode", config.update_mode, " | ".join(UPDATES))
+  if config.update_mode == "simultaneous" and config.n_critic != 1:
+    fail("n_critic", config.n_critic, "1 with update_mode='simultaneous' (several critic steps need alternation)")
+  for field in ("r1_weight", "r2_weight"):
+    if not config.get(field, 0.0) >= 0:
+      fail(field, config.get(field), "a number >= 0")
+  if not 0.0 <= config.get("ema_decay", 0.0) < 1.0:
+    fail("ema_decay", config.get("ema_decay"), "a number in [0, 1)")
+  if not isinstance(config.seed, int) or config.seed < 0:
+    fail("seed", config.seed, "an integer >= 0")
+  if config.get("checkpoint_every", 1) < 0:
+    fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
+
+
+def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """Checks the replicas (seeds × vmapped hyper-parameters) and device layout; returns the vmapped names.
+
+  Raises:
+    ValueError: one line naming the bad value and what is allowed.
+  """
+  replicas = parallel.replicas_of(config)
+  parallel.validate(config, replicas.size)
+  vmapped = tuple(sorted(replicas.hparams))
+  if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
+    fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
+  if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
+    fail("vmap_hparams", "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
+  return vmapped
+
+
+def make_gan(config: ml_collections.ConfigDict, players: Any, vmapped: tuple[str, ...]) -> GAN:
+  """The `GAN` of a validated config around the task's players: objective, optimizers and step options."""
+  objective = objectives_lib.get_objective(config.objective, **config.get("objective_kwargs", {}))
+  return GAN(
+      players=players,
+      objective=objective,
+      g_tx=make_optimizer(config.optimizer_g, "optimizer_g", "g_learning_rate" in vmapped),
+      d_tx=make_optimizer(config.optimizer_d, "optimizer_d", "d_learning_rate" in vmapped),
+      batch_size=config.batch_size,
+      n_critic=config.n_critic,
+      simultaneous=config.update_mode == "simultaneous",
+      r1_weight=float(config.get("r1_weight", 0.0)),
+      r2_weight=float(config.get("r2_weight", 0.0)),
+      ema_decay=float(config.get("ema_decay", 0.0)),
+      info_weight=float(config.get("info_weight", 1.0)),
+      vmapped=vmapped,
+  )
+
+
+def init_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """The keys a replica's raw key initialises its players with: (generator, discriminator, example inputs)."""
+  k_g, k_d, k_inputs = jax.random.split(jax.random.fold_in(key, _INIT_SALT), 3)
+  return k_g, k_d, k_inputs
+
+
+def step_key(state: TrainState) -> jax.Array:
+  """The key of generator step `state.step`: split into the critic steps' and the generator's keys."""
+  return jax.random.fold_in(state.key, state.step)
+
+
+def critic_keys(state: TrainState, i: int | jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """The keys of critic step i of generator step `state.step`: (generator inputs, gradient penalty, dropout)."""
+  k_d = jax.random.split(step_key(state))[0]
+  k_inputs, k_penalty, k_dropout = jax.random.split(jax.random.fold_in(k_d, i), 3)
+  return k_inputs, k_penalty, k_dropout
+
+
+def generator_keys(gan: "GAN", state: TrainState) -> tuple[jax.Array, jax.Array | None]:
+  """The keys of the generator update of step `state.step`: (generator inputs, D's dropout or None)."""
+  return gan.players.generator_keys(jax.random.split(step_key(state))[1])
+
+
+def data_key(state: TrainState) -> jax.Array:
+  """The key real samples of step `state.step` are drawn with, when a task samples them on device."""
+  return jax.random.fold_in(step_key(state), _DATA_SALT)
+
+
+def eval_key(state: TrainState) -> jax.Array:
+  """The held-out evaluation key after `state.step` steps: independent of every training key."""
+  return jax.random.fold_in(step_key(state), _EVAL_SALT)
+
+
+def _with_learning_rate(opt_state: Any, learning_rate: jax.Array) -> Any:
+  return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate})
+
+
+def init_state(gan: GAN, key: jax.Array, hparams: dict[str, jax.Array] | None = None) -> TrainState:
+  """Initialises one replica from its raw PRNG key and its vmapped hyper-parameter values."""
+  hparams = dict(hparams or {})
+  g_params, g_stats, d_params, d_stats = gan.players.init(*init_keys(key))
+  g_opt_state, d_opt_state = gan.g_tx.init(g_params), gan.d_tx.init(d_params)
+  if "g_learning_rate" in hparams:
+    g_opt_state = _with_learning_rate(g_opt_state, hparams["g_learning_rate"])
+  if "d_learning_rate" in hparams:
+    d_opt_state = _with_learning_rate(d_opt_state, hparams["d_learning_rate"])
+  return TrainState(
+      step=jnp.zeros((), jnp.int32), key=key, g_params=g_params, d_params=d_params, g_batch_stats=g_stats,
+      d_batch_stats=d_stats, g_opt_state=g_opt_state, d_opt_state=d_opt_state, ema_g_params=g_params,
+      hparams=hparams)
+
+
+def init_states(gan: GAN, replicas: parallel.Replicas | np.ndarray,
+                layout: parallel.Layout | None = None) -> TrainState:
+  """Initialises every replica, stacked on a leading axis (placed on devices by `layout`).
+
+  Args:
+    gan: the static spec.
+    replicas: `parallel.replicas_of(config)`, or just an array of seeds (no vmapped hyper-parameters).
+    layout: device placement; None for JAX's default device.
+
+  Returns:
+    The stacked state.
+  """
+  if not isinstance(replicas, parallel.Replicas):
+    replicas = parallel.Replicas(seeds=np.asarray(replicas), hparams={})
+  keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(replicas.seeds, jnp.uint32))
+  hparams = {k: jnp.asarray(v) for k, v in replicas.hparams.items()}
+  # The inputs are closed over, so on several hosts every process builds the same global state.
+  init = lambda: jax.vmap(functools.partial(init_state, gan))(keys, hparams)
+  shardings = layout.state(jax.eval_shape(init)) if layout is not None else None
+  return jax.jit(init, out_shardings=shardings)()
+
+
+def discriminator_objective(gan: GAN, state: TrainState, real_out: jax.Array, fake_out: jax.Array) -> jax.Array:
+  """The objective's discriminator loss, with this replica's label smoothing β when `real_target` is vmapped."""
+  if "real_target" in gan.vmapped:
+    return objectives_lib.logistic_discriminator_loss(real_out, fake_out, real_target=state.hparams["real_target"])
+  return gan.objective.discriminator_loss(real_out, fake_out)
+
+
+def discriminator_penalty(gan: GAN, state: TrainState, disc: Callable[[jax.Array], jax.Array], real: jax.Array,
+                          fake: jax.Array, key: jax.Array) -> jax.Array:
+  """The gradient penalty of the objective (WGAN-GP) plus the R1 / R2 penalties the run asks for.
+
+  `disc` maps inputs (n, ...) to raw outputs (n,).
+  """
+  penalty = jnp.zeros(())
+  if gan.objective.gradient_penalty_weight:
+    gp_weight = gan.hparam(state, "gradient_penalty_weight", gan.objective.gradient_penalty_weight)
+    penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, key)
+  # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
+  if gan.r1_weight or "r1_weight" in gan.vmapped:
+    penalty += 0.5 * gan.hparam(state, "r1_weight", gan.r1_weight) * objectives_lib.r1_penalty(disc, real)
+  if gan.r2_weight or "r2_weight" in gan.vmapped:
+    penalty += 0.5 * gan.hparam(state, "r2_weight", gan.r2_weight) * objectives_lib.r2_penalty(disc, fake)
+  return penalty
+
+
+def critic_loss(gan: GAN, state: TrainState, d_params: Any, d_stats: Any, real: jax.Array,
+                labels: jax.Array | None, keys: tuple[jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, tuple]:
+  """One critic step's loss on a real batch: objective + penalties (+ λ·L_info for InfoGAN).
+
+  `keys` are the step's `critic_keys`.
+
+  Returns:
+    (the total, (objective loss, penalty, info loss, real outputs, fake outputs, D's new batch_stats)).
+  """
+  p = gan.players
+  k_in, k_gp, k_drop = keys
+  inputs = p.sample_inputs(k_in, real.shape[0])
+  fake, _ = p.generate(state.g_params, state.g_batch_stats, inputs, train=True)
+  fake = jax.lax.stop_gradient(fake)
+  real_out, fake_out, q, new_stats = p.critic_outputs(d_params, d_stats, real, labels, fake, inputs.labels, k_drop)
+  loss = discriminator_objective(gan, state, real_out, fake_out)
+  # Penalties: D with the step's starting statistics, on real labels (tasks rule out BatchNorm here).
+  disc = lambda x: p.discriminate(d_params, d_stats, x, labels, train=True, key=k_drop)[0]
+  penalty = discriminator_penalty(gan, state, disc, real, fake, k_gp)
+  info = p.info_loss(q, inputs)
+  total = loss + penalty + gan.info_weight * info if p.num_categories else loss + penalty
+  return total, (loss, penalty, info, real_out, fake_out, new_stats)
+
+
+def generator_loss(gan: GAN, g_params: Any, g_stats: Any, d_params: Any, d_stats: Any,
+                   keys: tuple[jax.Array, jax.Array | None]) -> tuple[jax.Array, tuple]:
+  """The generator's loss on a fresh batch against D: (total, (adversarial loss, info loss, G's new stats)).
+
+  `keys` are the step's `generator_keys`.
+  """
+  p = gan.players
+  k_in, k_drop = keys
+  inputs = p.sample_inputs(k_in, gan.batch_size)
+  fake, g_stats = p.generate(g_params, g_stats, inputs, train=True)
+  # D in training mode as in the reference implementations; its statistics from this pass are not kept.
+  out, q, _ = p.discriminate(d_params, d_stats, fake, inputs.labels, train=True, key=k_drop)
+  adversarial = gan.objective.generator_loss(out)
+  info = p.info_loss(q, inputs)
+  total = adversarial + gan.info_weight * info if p.num_categories else adversarial
+  return total, (adversarial, info, g_stats)
+
+
+def mean_probability(gan: GAN, outputs: jax.Array) -> jax.Array:
+  """Mean D output as a probability for logit objectives, the raw critic value otherwise."""
+  if gan.objective.probability is None:
+    return jnp.mean(outputs)
+  return jnp.mean(gan.objective.probability(outputs))
+
+
+def train_step(gan: GAN, state: TrainState, real: jax.Array, labels: jax.Array | None = None
+               ) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One generator step preceded by `n_critic` discriminator steps.
+
+  Args:
+    gan: the static spec.
+    state: one replica's state.
+    real: real data for the critic steps, shape (n_critic, batch_size, ...).
+    labels: their class labels (n_critic, batch_size), or None for unlabelled data.
+
+  Returns:
+    The new state and a metrics dict: both losses, the penalty, D(x) and D(G(z)) means (probabilities for logit
+    objectives, raw critic values otherwise), gradient / parameter / update norms per player, and InfoGAN's
+    `d_info` / `g_info`.
+  """
+  p = gan.players
+  if p.shard_batch is not None:
+    real, labels = jax.tree.map(lambda x: p.shard_batch(x, 1), (real, labels))
+
+  def critic_step(carry, inputs):
+    d_params, d_stats, d_opt_state = carry
+    real_batch, label_batch, i = inputs
+    grad_fn = jax.value_and_grad(
+        lambda w: critic_loss(gan, state, w, d_stats, real_batch, label_batch, critic_keys(state, i)),
+        has_aux=True)
+    (_, (loss, penalty, info, real_out, fake_out, d_stats)), grads = grad_fn(d_params)
+    updates, d_opt_state = gan.d_tx.update(grads, d_opt_state, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+    if gan.objective.weight_clip is not None:
+      c = gan.objective.weight_clip
+      d_params = jax.tree.map(lambda w: jnp.clip(w, -c, c), d_params)
+    metrics = {"d_loss": loss, "d_penalty": penalty, "d_real": mean_probability(gan, real_out),
+               "d_fake": mean_probability(gan, fake_out), "d_grad_norm": optax.tree.norm(grads),
+               "d_update_norm": optax.tree.norm(updates)}
+    if p.num_categories:
+      metrics["d_info"] = info
+    return (d_params, d_stats, d_opt_state), metrics
+
+  carry = (state.d_params, state.d_batch_stats, state.d_opt_state)
+  if p.unroll_critic:
+    for i in range(gan.n_critic):
+      carry, d_metrics = critic_step(carry, jax.tree.map(lambda x, i=i: x[i], (real, labels)) + (i,))
+  else:
+    carry, d_metrics = jax.lax.scan(critic_step, carry, (real, labels, jnp.arange(gan.n_critic)))
+    d_metrics = jax.tree.map(lambda m: m[-1], d_metrics)
+  d_params, d_stats, d_opt_state = carry
+
+  # Simultaneous updates: the generator sees the discriminator from before this step's critic updates.
+  g_sees = (state.d_params, state.d_batch_stats) if gan.simultaneous else (d_params, d_stats)
+  (_, (g_loss, g_info, g_stats)), g_grads = jax.value_and_grad(
+      lambda w: generator_loss(gan, w, state.g_batch_stats, *g_sees, generator_keys(gan, state)),
+      has_aux=True)(state.g_params)
+  g_updates, g_opt_state = gan.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+  g_params = optax.apply_updates(state.g_params, g_updates)
+  if gan.ema_decay:
+    ema = jax.tree.map(lambda e, w: gan.ema_decay * e + (1.0 - gan.ema_decay) * w, state.ema_g_params, g_params)
+  else:
+    ema = g_params
+
+  new_state = state.replace(
+      step=state.step + 1, g_params=g_params, d_params=d_params, g_batch_stats=g_stats, d_batch_stats=d_stats,
+      g_opt_state=g_opt_state, d_opt_state=d_opt_state, ema_g_params=ema)
+  metrics = dict(d_metrics)
+  metrics.update({"g_loss": g_loss, "g_grad_norm": optax.tree.norm(g_grads),
+                  "g_update_norm": optax.tree.norm(g_updates), "g_param_norm": optax.tree.norm(g_params),
+                  "d_param_norm": optax.tree.norm(d_params)})
+  if p.num_categories:
+    metrics["g_info"] = g_info
+  return new_state, metrics
+
+
+class NonFiniteError(RuntimeError):
+  """Training produced a non-finite loss or parameter; the message names the step, seed and objective."""
+
+
+def seeds_of(config: ml_collections.ConfigDict) -> np.ndarray:
+  """The seeds a config trains together: seed, seed + 1, …, seed + num_seeds − 1."""
+  return config.seed + np.arange(config.num_seeds)
+
+
+def all_finite(state: TrainState) -> jax.Array:
+  """Per replica: are all parameters finite? (computed on device: on several hosts params are not addressable)."""
+  leaves = jax.tree.leaves((state.g_params, state.d_params))
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1) for x in leaves]), axis=0)
+
+
+def first_non_finite(train_metrics: dict, params_finite: np.ndarray) -> tuple[int, int] | None:
+  """(replica index, step offset) of the first non-finite loss in a chunk, or (replica, −1) for bad parameters."""
+  losses = np.stack([np.asarray(train_metrics[k]) for k in ("d_loss", "g_loss")], 0)  # (2, R, n)
+  bad = ~np.isfinite(losses).all(axis=0)  # (R, n)
+  if bad.any():
+    replica, offset = np.argwhere(bad)[0]
+    return int(replica), int(offset)
+  if not params_finite.all():
+    return int(np.argmin(params_finite)), -1
+  return None
+
+
+def rows_of(config: ml_collections.ConfigDict, target_name: str, step: int, replicas: parallel.Replicas,
+            train_metrics: dict | None, eval_metrics: dict) -> list[dict]:
+  """One row per replica: identification columns, vmapped hyper-parameters, last-step training metrics, evals."""
+  train_metrics = jax.tree.map(np.asarray, train_metrics)
+  eval_metrics = jax.tree.map(np.asarray, eval_metrics)
+  rows = []
+  for i, seed in enumerate(replicas.seeds):
+    row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": target_name,
+           "generator": config.generator}
+    row.update({k: float(v[i]) for k, v in replicas.hparams.items()})
+    if train_metrics is not None:
+      row.update({k: float(v[i, -1]) for k, v in train_metrics.items()})
+    row.update({k: float(v[i]) for k, v in eval_metrics.items()})
+    rows.append(row)
+  return rows
+
+
+class Program(NamedTuple):
+  """What a task plugs into the loop: how its replicas are initialised, trained, evaluated and drawn.
+
+  `run` drives any program: initialisation, checkpoint resume, chunks of steps, evaluation rows, plots, the NaN
+  stop.
+  """
+  init: Callable[[], Any]              # () -> the replica-stacked initial state, placed on devices
+  chunk: Callable[[Any, int, int], tuple[Any, dict, jax.Array]]  # (state, step, n) -> (state, metrics, finite)
+  evaluate: Callable[[Any], dict]      # state -> metric name -> per-replica values (R,)
+  plot: Callable[[Any, int, writers.MetricWriter], None]  # (state, step, writer): figures of an evaluation
+  target_name: str                     # the rows' "target" column
+  headline: tuple[str, ...]            # metrics the progress line shows, first one present
+
+
+def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
+  """Trains `program`'s replicas, logging an evaluation every `config.eval_every` steps.
+
+  Re-running on the same workdir resumes from the latest checkpoint; the resumed run's metrics are bit-identical
+  to an uninterrupted one and `metrics.jsonl` keeps no row past the restored step.
+
+  Returns:
+    The metric rows of the final evaluation, one per replica.
+
+  Raises:
+    NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
+  """
+  replicas = parallel.replicas_of(config)
+  chief = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  writer = writers.create_writer(workdir)
+  writers.write_config(workdir, config)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  rows_at = functools.partial(rows_of, config, program.target_name)
+
+  state = program.init()
+  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
+                                      max_to_keep=config.get("keep_checkpoints", 3))
+  restored = checkpoint.restore_latest(manager, state)
+  if restored is not None:
+    state, step = restored
+    kept = writers.truncate_metrics(metrics_path, step) if chief and os.path.exists(metrics_path) else 0
+    logging.info("Resumed from step %d (%d metric rows kept).", step, kept)
+  else:
+    step = 0
+    if chief and os.path.exists(metrics_path):
+      writers.truncate_metrics(metrics_path, -1)
+    writer.write_rows(rows_at(0, replicas, None, program.evaluate(state)))
+  last_saved = step if restored is not None else None
+
+  checkpoint_every = config.get("checkpoint_every", 0)
+  plot_every = config.get("plot_every", 0)
+  progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{config.objective}: ")
+  rows = None
+  while step < config.num_steps:
+    n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
+    new_state, train_metrics, params_finite = program.chunk(state, step, n)
+    bad = first_non_finite(train_metrics, np.asarray(params_finite))
+    if bad is not None:
+      replica, offset = bad
+      bad_step = step + (offset + 1 if offset >= 0 else n)
+      if last_saved != step:
+        checkpoint.save(manager, step, state)
+      writer.close()
+      hparams = "".join(f", {k}={v[replica]:g}" for k, v in replicas.hparams.items())
+      raise NonFiniteError(
+          f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
+          f"objective {config.objective!r}); kept the checkpoint and metrics of step {step}")
+    state, step = new_state, step + n
+    rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
+    writer.write_rows(rows)
+    if plot_every and (step % plot_every == 0 or step == config.num_steps):
+      program.plot(state, step, writer)
+    if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
+      checkpoint.save(manager, step, state)
+      last_saved = step
+    shown = next((k for k in program.headline if k in rows[0]), None)
+    progress.update(step, {shown: rows[0][shown]} if shown else {})
+  writer.close()
+  manager.close()
+  return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
+
+
+def restore_latest(gan: GAN, config: ml_collections.ConfigDict, workdir: str) -> tuple[TrainState, int]:
+  """The latest checkpoint of a run's replicas: (state stacked over replicas, step).
+
+  Raises:
+    ValueError: when `workdir` holds no checkpoint.
+  """
+  abstract = jax.eval_shape(lambda: init_states(gan, parallel.replicas_of(config)))
+  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"))
+  restored = checkpoint.restore_latest(manager, abstract)
+  if restored is None:
+    raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
+  return restored
+
+
+def is_main_process() -> bool:
+  """Plots and sample grids draw from one host's copy of the state: only with a single process."""
+  return jax.process_count() == 1

@@ -1,0 +1,154 @@
+"""Training on a distribution target (`config.target`): toy players, real samples drawn on device, exact divergences.
+
+What this task plugs into the engine: real batches are sampled from the target inside the jitted chunk (the whole
+chunk is one `lax.scan`, so compile time is independent of its length); evaluation computes every divergence of
+`evaluation.py` (exact where the generator has a density); plots show seed 0's density (1-D) or samples (2-D).
+"""
+import functools
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from gan_jax import engine
+from gan_jax import evaluation
+from gan_jax import models
+from gan_jax import parallel
+from gan_jax import players as players_lib
+from gan_jax import targets as targets_lib
+from gan_jax import writers
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks every field a training run on a distribution target reads, before anything is compiled.
+
+  Raises:
+    ValueError: one line naming the first bad field, its value and what is allowed.
+  """
+  if config.target not in targets_lib.TARGETS:
+    engine.fail("target", config.target, " | ".join(sorted(targets_lib.TARGETS)))
+  if config.generator not in models.GENERATORS:
+    engine.fail("generator", config.generator, " | ".join(models.GENERATORS))
+  if config.discriminator not in models.DISCRIMINATORS:
+    engine.fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
+  engine.validate_loop_config(config)
+
+
+def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
+  """Validates `config` and builds the static half of the run.
+
+  Raises:
+    ValueError: for any invalid field, before any compilation.
+  """
+  validate_config(config)
+  vmapped = engine.validate_replicas(config)
+  target = targets_lib.get_target(config.target)
+  generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
+  discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
+  players = players_lib.ToyPlayers(generator=generator, discriminator=discriminator,
+                                   latent_dim=models.latent_dim(generator), data_dim=target.dim)
+  return engine.make_gan(config, players, vmapped)
+
+
+def sample_real(gan: engine.GAN, target: Any, state: engine.TrainState) -> jax.Array:
+  """The real batches step `state.step` trains on, (n_critic, batch_size, dim), drawn from the target."""
+  p = gan.players
+  real = target.sample(engine.data_key(state), gan.n_critic * gan.batch_size)
+  real = real.reshape(gan.n_critic, gan.batch_size, p.data_dim)
+  return real if p.shard_batch is None else p.shard_batch(real, 1)
+
+
+def train_steps(gan: engine.GAN, target: Any, state: engine.TrainState, num_steps: int
+                ) -> tuple[engine.TrainState, dict]:
+  """Runs `num_steps` steps on a distribution target as one `lax.scan` (compile time independent of num_steps).
+
+  Returns:
+    The final state and the per-step metrics, each of shape (num_steps,).
+  """
+  def body(state, _):
+    return engine.train_step(gan, state, sample_real(gan, target, state))
+  return jax.lax.scan(body, state, None, length=num_steps)
+
+
+def jitted_chunk(gan: engine.GAN, target: Any, layout: parallel.Layout, state: Any, num_steps: int, *,
+                 donate: bool = False) -> Any:
+  """The compiled-on-first-call program of `num_steps` steps for every replica, as the engine runs it.
+
+  Args:
+    gan: the static spec (with the layout's `shard_batch`).
+    target: the data distribution.
+    layout: device placement.
+    state: the replica-stacked state or its `jax.eval_shape` (for the output shardings).
+    num_steps: steps per call.
+    donate: donate the input state's buffers (benchmarks; the engine keeps its state for the NaN stop).
+
+  Returns:
+    A jitted function state -> (state, per-step metrics (R, num_steps), per-replica parameter finiteness (R,)).
+  """
+  def chunk(s):
+    s, metrics = jax.vmap(lambda r: train_steps(gan, target, r, num_steps))(s)
+    return s, metrics, engine.all_finite(s)
+  replicated = layout.replicated(0) if layout.mesh is not None else None
+  out = (layout.state(state), replicated, replicated) if layout.mesh is not None else None
+  return jax.jit(chunk, out_shardings=out, donate_argnums=0 if donate else ())
+
+
+def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
+  """The evaluation options of a config (`eval_samples`, `eval_mc_samples`, `eval_kde_samples`, …)."""
+  return evaluation.EvalSpec(
+      num_samples=config.eval_samples,
+      mc_samples=config.get("eval_mc_samples", 20_000),
+      kde_samples=config.get("eval_kde_samples", 1000),
+      w1_samples=min(config.get("eval_w1_samples", 1000), config.eval_samples),
+  )
+
+
+def plot(gan: engine.GAN, target: Any, state: engine.TrainState, step: int, workdir: str,
+         writer: writers.MetricWriter) -> None:
+  """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (single process only)."""
+  if not engine.is_main_process():
+    return  # The state is spread over hosts; plot from a restored checkpoint instead.
+  from gan_jax import plotting  # matplotlib only when plotting.
+  fig, (ax,) = plotting.new_figure()
+  plotting.density_panel(ax, gan, target, state, title=f"step {step}")
+  plotting.save(fig, os.path.join(workdir, "plots", f"step_{step:07d}"), formats=("png",))
+  writer.write_images(step, {"samples": np.asarray(fig.canvas.buffer_rgba())[..., :3]})
+
+
+def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
+  """The engine program of a run on a distribution target (`config.target`)."""
+  layout = parallel.create_layout(config)
+  gan = build_gan(config).with_shard_batch(layout.batch_constraint())
+  target = targets_lib.get_target(config.target)
+  spec = eval_spec(config)
+  replicas = parallel.replicas_of(config)
+  init = lambda: engine.init_states(gan, replicas, layout)
+  replicated = layout.replicated(0) if layout.mesh is not None else None
+  evaluate_all = jax.jit(jax.vmap(lambda s: evaluation.evaluate(gan, target, s, engine.eval_key(s), spec)),
+                         out_shardings=replicated)
+
+  chunk_fn = functools.lru_cache(maxsize=None)(
+      lambda n: jitted_chunk(gan, target, layout, jax.eval_shape(init), n))
+
+  return engine.Program(
+      init=init,
+      chunk=lambda state, step, n: chunk_fn(n)(state),
+      evaluate=evaluate_all,
+      plot=lambda state, step, writer: plot(gan, target, state, step, workdir, writer),
+      target_name=config.target,
+      headline=("js", "js_kde"),
+  )
+
+
+def load_latest(config: ml_collections.ConfigDict, workdir: str
+                ) -> tuple[engine.GAN, Any, engine.TrainState, int]:
+  """Restores the latest checkpoint of a run: (gan, target, state stacked over seeds, step).
+
+  Raises:
+    ValueError: when `workdir` holds no checkpoint.
+  """
+  gan = build_gan(config)
+  state, step = engine.restore_latest(gan, config, workdir)
+  return gan, targets_lib.get_target(config.target), state, step

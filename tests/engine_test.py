@@ -1,0 +1,199 @@
+"""Tests of the engine: the step under every objective, clipping, simultaneous updates, EMA, NaN stop, resume."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import checkpoint
+from gan_jax import config as config_lib
+from gan_jax import engine
+from gan_jax import objectives
+from gan_jax import targets as targets_lib
+from gan_jax import toy_task
+from gan_jax import train
+from gan_jax import writers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "configs"))
+import testing as testing_config  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
+def _config(**overrides):
+  c = testing_config.get_config()
+  for k, v in overrides.items():
+    c[k] = v
+  return c
+
+
+
+
+def _run_train(workdir, *overrides, check=False):
+  cmd = [sys.executable, os.path.join(ROOT, "experiments", "train.py"),
+         f"--config={os.path.join(ROOT, 'configs', 'testing.py')}", f"--workdir={workdir}", *overrides]
+  return subprocess.run(cmd, capture_output=True, text=True, check=check, cwd=ROOT)
+
+@pytest.mark.parametrize("objective", objectives.OBJECTIVES)
+def test_few_steps_every_objective(objective):
+  config = _config(objective=objective, num_seeds=2)
+  gan = train.build_gan(config)
+  target = targets_lib.get_target(config.target)
+  state = engine.init_states(gan, engine.seeds_of(config))
+  new_state, metrics = jax.jit(jax.vmap(lambda s: toy_task.train_steps(gan, target, s, 3)))(state)
+  assert int(new_state.step[0]) == 3
+  for name, value in metrics.items():
+    assert value.shape == (2, 3), name
+    assert np.isfinite(np.asarray(value)).all(), name
+  # Both players moved, and the two seeds are different replicas.
+  for before, after in ((state.g_params, new_state.g_params), (state.d_params, new_state.d_params)):
+    assert not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(after)))
+  leaf = jax.tree.leaves(new_state.g_params)[0]
+  assert not np.array_equal(leaf[0], leaf[1])
+  for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "g_param_norm", "d_param_norm"):
+    assert key in metrics
+
+
+def test_weight_clip_holds_after_every_step():
+  config = _config(objective="wasserstein", n_critic=3)
+  config.optimizer_d.learning_rate = 0.5
+  gan = train.build_gan(config)
+  target = targets_lib.get_target(config.target)
+  state = engine.init_states(gan, engine.seeds_of(config))
+  state, _ = jax.jit(jax.vmap(lambda s: toy_task.train_steps(gan, target, s, 2)))(state)
+  c = gan.objective.weight_clip
+  assert max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(state.d_params)) <= c
+
+
+def test_simultaneous_generator_sees_old_discriminator():
+  config = _config(update_mode="simultaneous")
+  gan = train.build_gan(config)
+  target = targets_lib.get_target(config.target)
+  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, engine.seeds_of(config)))
+  real = toy_task.sample_real(gan, target, state)
+  new_state, _ = engine.train_step(gan, state, real)
+  # Recompute the generator update by hand against the *old* discriminator.
+  k_g = jax.random.split(jax.random.fold_in(state.key, state.step))[1]
+  keys = gan.players.generator_keys(k_g)
+  loss = lambda p: engine.generator_loss(gan, p, state.g_batch_stats, state.d_params, state.d_batch_stats, keys)[0]
+  grads = jax.grad(loss)(state.g_params)
+  updates, _ = gan.g_tx.update(grads, state.g_opt_state, state.g_params)
+  expected = jax.tree.map(lambda p, u: p + u, state.g_params, updates)
+  for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(new_state.g_params)):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("player, field, value", [
+    ("optimizer_g", "name", "adamax"),
+    ("optimizer_d", "learning_rate", 0.0),
+    ("optimizer_g", "learning_rate", -1e-3),
+])
+def test_invalid_optimizer_raises(player, field, value):
+  c = _config()
+  c[player][field] = value
+  with pytest.raises(ValueError, match=f"config.{player}.{field}="):
+    train.build_gan(c)
+
+
+def _rows_by_key(path):
+  rows = writers.read_metrics(str(path))
+  keys = [(r["step"], r["seed"]) for r in rows]
+  assert len(keys) == len(set(keys)), "duplicated metric rows"
+  return {k: r for k, r in zip(keys, rows)}
+
+
+def test_resume_after_kill_9_is_bit_identical(tmp_path):
+  # The affine generator without KDE compiles fastest: three processes compile this run.
+  overrides = ["--config.num_steps=120", "--config.eval_every=4", "--config.checkpoint_every=4",
+               "--config.num_seeds=2", "--config.generator=affine", "--config.generator_kwargs={}",
+               "--config.eval_kde_samples=0"]
+  killed = tmp_path / "killed"
+  cmd = [sys.executable, os.path.join(ROOT, "experiments", "train.py"),
+         f"--config={os.path.join(ROOT, 'configs', 'testing.py')}", f"--workdir={killed}", *overrides]
+  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  ckpt_dir = killed / "checkpoints"
+  deadline = time.time() + 120
+  while time.time() < deadline and proc.poll() is None:
+    steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()] if ckpt_dir.exists() else []
+    if steps and max(steps) >= 12:
+      break
+    time.sleep(0.01)
+  assert proc.poll() is None, "the run finished before it could be killed; make it longer"
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL
+  partial = writers.read_metrics(str(killed / "metrics.jsonl"))
+  assert max(r["step"] for r in partial) < 120
+
+  _run_train(killed, *overrides, check=True)
+  reference = tmp_path / "reference"
+  _run_train(reference, *overrides, check=True)
+
+  resumed, expected = _rows_by_key(killed / "metrics.jsonl"), _rows_by_key(reference / "metrics.jsonl")
+  assert resumed.keys() == expected.keys()
+  assert len(expected) == 2 * (120 // 4 + 1)
+  for key, row in expected.items():
+    for name, value in row.items():
+      assert resumed[key][name] == value or (np.isnan(value) and np.isnan(resumed[key][name])), (key, name)
+
+
+def test_non_finite_stops_with_step_seed_objective_and_keeps_last_good(tmp_path):
+  config = _config(num_seeds=2, num_steps=6, eval_every=2, checkpoint_every=2)
+  config.optimizer_g = config_lib.optimizer_config("sgd", 1e30)
+  config.optimizer_d = config_lib.optimizer_config("sgd", 1e30)
+  with pytest.raises(engine.NonFiniteError, match=r"at step \d+ \(seed \d+, objective 'non_saturating'\)"):
+    train.train_and_evaluate(config, str(tmp_path))
+  rows = writers.read_metrics(str(tmp_path / "metrics.jsonl"))
+  last_step = max(r["step"] for r in rows)
+  manager = checkpoint.create_manager(str(tmp_path / "checkpoints"))
+  assert checkpoint.latest_step(manager) == last_step
+  assert all(np.isfinite(r["g_loss"]) for r in rows if "g_loss" in r)
+
+
+def test_generator_ema_follows_its_definition():
+  config = _config(ema_decay=0.75)
+  gan = train.build_gan(config)
+  target = targets_lib.get_target(config.target)
+  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, engine.seeds_of(config)))
+  one, _ = engine.train_step(gan, state, toy_task.sample_real(gan, target, state))
+  two, _ = engine.train_step(gan, one, toy_task.sample_real(gan, target, one))
+  # ema_1 = 0.75·θ_0 + 0.25·θ_1; ema_2 = 0.75·ema_1 + 0.25·θ_2 (by hand, in NumPy).
+  for t0, t1, t2, ema in zip(*(jax.tree.leaves(s.g_params) for s in (state, one, two)),
+                             jax.tree.leaves(two.ema_g_params)):
+    expected = 0.75 * (0.75 * np.asarray(t0) + 0.25 * np.asarray(t1)) + 0.25 * np.asarray(t2)
+    np.testing.assert_allclose(ema, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_key_schedule_is_fold_in_of_the_step():
+  # Computed by hand from the replica's raw key: the schedule the docstring of engine.py states.
+  gan = train.build_gan(_config())
+  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, engine.seeds_of(_config())))
+  state = state.replace(step=jnp.asarray(7, jnp.int32))
+  k = jax.random.fold_in(state.key, 7)
+  np.testing.assert_array_equal(engine.step_key(state), k)
+  np.testing.assert_array_equal(engine.data_key(state), jax.random.fold_in(k, 1))
+  np.testing.assert_array_equal(engine.eval_key(state), jax.random.fold_in(k, 2))
+  k_d, k_g = jax.random.split(k)
+  for i in range(3):
+    np.testing.assert_array_equal(jnp.stack(engine.critic_keys(state, i)),
+                                  jax.random.split(jax.random.fold_in(k_d, i), 3))
+  np.testing.assert_array_equal(engine.generator_keys(gan, state)[0], k_g)  # toy players: the key itself
+
+
+@pytest.mark.parametrize("objective", ["non_saturating", "wgan_gp"])
+def test_unrolled_and_scanned_critic_steps_agree(objective):
+  # One step builder, two loop forms (image players unroll, toy players scan): the same numbers either way.
+  config = _config(objective=objective, n_critic=3)
+  gan = train.build_gan(config)
+  unrolled = gan._replace(players=gan.players._replace(unroll_critic=True))
+  target = targets_lib.get_target(config.target)
+  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, engine.seeds_of(config)))
+  real = toy_task.sample_real(gan, target, state)
+  a, metrics_a = jax.jit(lambda s: engine.train_step(gan, s, real))(state)
+  b, metrics_b = jax.jit(lambda s: engine.train_step(unrolled, s, real))(state)
+  for x, y in zip(jax.tree.leaves((a, metrics_a)), jax.tree.leaves((b, metrics_b))):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
