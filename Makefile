@@ -23,11 +23,12 @@ demo: $(STAMP)
 nash: $(STAMP)
 	$(PY) experiments/nash_equilibrium.py --config=configs/nash.py --workdir=runs/nash
 
+# worksteal: an idle worker takes queued tests from the busy one, so the long tests do not leave a core idle.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" -q
+	$(PY) -m pytest -n 2 --dist worksteal -m "not slow" -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -n 2 -m slow -q
+	$(PY) -m pytest -n 2 --dist worksteal -m slow -q
 
 $(LINT_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,lint]'

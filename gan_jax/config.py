@@ -82,8 +82,12 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def testing_config() -> ml_collections.ConfigDict:
-  """A tiny config that runs every part of the engine in seconds (tests; `configs/testing.py`)."""
+def testing_config(**overrides: Any) -> ml_collections.ConfigDict:
+  """A tiny config that runs every part of the engine in seconds (tests; `configs/testing.py`).
+
+  Args:
+    **overrides: top-level fields to set (e.g. `objective="minimax"`), as `--config.FIELD=VALUE` would.
+  """
   c = base_config()
   c.target = "mixture_1d"
   c.generator = "flow1d"
@@ -98,6 +102,8 @@ def testing_config() -> ml_collections.ConfigDict:
   c.eval_kde_samples = 100
   c.checkpoint_every = 2
   c.plot_every = 0
+  for field, value in overrides.items():
+    c[field] = value
   return c
 
 

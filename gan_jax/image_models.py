@@ -518,6 +518,13 @@ GENERATORS: tuple[str, ...] = tuple(_GENERATOR_BUILDERS)
 DISCRIMINATORS: tuple[str, ...] = tuple(_DISCRIMINATOR_BUILDERS)
 
 
+def _build(builders: dict, kind: str, name: str, image_shape: tuple[int, int, int], num_classes: int,
+           kwargs: dict[str, Any]) -> nn.Module:
+  if name not in builders:
+    raise ValueError(f"unknown image {kind} {name!r}; valid names: {', '.join(builders)}")
+  return builders[name](tuple(image_shape), num_classes, kwargs)
+
+
 def get_generator(name: str, *, image_shape: tuple[int, int, int], num_classes: int = 0, **kwargs: Any
                   ) -> nn.Module:
   """Builds the image generator called `name` (one of `GENERATORS`) for images of `image_shape`.
@@ -525,9 +532,7 @@ def get_generator(name: str, *, image_shape: tuple[int, int, int], num_classes: 
   Raises:
     ValueError: for an unknown name, or module fields the module rejects.
   """
-  if name not in _GENERATOR_BUILDERS:
-    raise ValueError(f"unknown image generator {name!r}; valid names: {', '.join(GENERATORS)}")
-  return _GENERATOR_BUILDERS[name](tuple(image_shape), num_classes, kwargs)
+  return _build(_GENERATOR_BUILDERS, "generator", name, image_shape, num_classes, kwargs)
 
 
 def get_discriminator(name: str, *, image_shape: tuple[int, int, int], num_classes: int = 0, **kwargs: Any
@@ -537,6 +542,4 @@ def get_discriminator(name: str, *, image_shape: tuple[int, int, int], num_class
   Raises:
     ValueError: for an unknown name, or module fields the module rejects.
   """
-  if name not in _DISCRIMINATOR_BUILDERS:
-    raise ValueError(f"unknown image discriminator {name!r}; valid names: {', '.join(DISCRIMINATORS)}")
-  return _DISCRIMINATOR_BUILDERS[name](tuple(image_shape), num_classes, kwargs)
+  return _build(_DISCRIMINATOR_BUILDERS, "discriminator", name, image_shape, num_classes, kwargs)

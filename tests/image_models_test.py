@@ -32,7 +32,7 @@ def _images(seed, n, size, channels):
 @functools.partial(jax.jit, static_argnums=0)
 def _init_module(module, *args):
   """module.init under jit (one compilation instead of many eager ops)."""
-  return module.init(KEY, *args, train=False)
+  return jax.jit(lambda *a: module.init(KEY, *a, train=False))(*args)
 
 
 def _shapes(module, *args):
@@ -115,13 +115,13 @@ def test_dcgan_shapes_and_counts(size, channels):
   disc = im.DCGANDiscriminator(image_size=size, channels=channels, features=8)
   z = _normal(0, (3, 16))
   g_vars = _init_module(gen, z)
-  images, updates = gen.apply(g_vars, z, train=True, mutable=["batch_stats"])
+  images, updates = jax.jit(lambda v, x: gen.apply(v, x, train=True, mutable=["batch_stats"]))(g_vars, z)
   assert images.shape == (3, size, size, channels)
   assert float(jnp.max(jnp.abs(images))) <= 1.0
   assert (models.count_params(g_vars, "params"), models.count_params(g_vars, "batch_stats")) == _dcgan_generator_count(
       size, channels, latent=16, features=8)
   d_vars = _init_module(disc, images)
-  out, _ = disc.apply(d_vars, images, train=True, mutable=["batch_stats"])
+  out, _ = jax.jit(lambda v, x: disc.apply(v, x, train=True, mutable=["batch_stats"]))(d_vars, images)
   assert out.shape == (3,)
   counts = (models.count_params(d_vars, "params"), models.count_params(d_vars, "batch_stats"))
   assert counts == _dcgan_discriminator_count(size, channels, features=8)
@@ -356,3 +356,17 @@ def test_subpixel_conv_transpose_is_flax_conv_transpose(shape, features):
   g_ours = jax.grad(loss(ours), argnums=(0, 1))(params, x)
   for a, b in zip(jax.tree.leaves(g_ref), jax.tree.leaves(g_ours)):
     np.testing.assert_allclose(b, a, atol=2e-5 * float(jnp.max(jnp.abs(a))))
+
+
+@pytest.mark.parametrize("name", im.GENERATORS)
+def test_registry_builds_each_player_by_name(name):
+  shape = (28, 28, 1)
+  num_classes = 0 if name == "infogan" else 10
+  g = im.get_generator(name, image_shape=shape, num_classes=num_classes)
+  d = im.get_discriminator(name, image_shape=shape, num_classes=num_classes)
+  assert type(g).__name__.endswith("Generator") and type(d).__name__.endswith("Discriminator")
+  assert name in type(g).__name__.lower().replace("mlpimage", "mlp")
+  with pytest.raises(ValueError, match="^unknown image generator 'gru'; valid names: dcgan, mlp, infogan$"):
+    im.get_generator("gru", image_shape=shape)
+  with pytest.raises(ValueError, match="^unknown image discriminator 'gru'; valid names: dcgan, mlp, infogan$"):
+    im.get_discriminator("gru", image_shape=shape)

@@ -200,6 +200,7 @@ def test_scan_and_python_step_loops_agree(tmp_path):
     np.testing.assert_allclose(scan[0][k], python[0][k], rtol=1e-4, err_msg=k)
 
 
+@pytest.mark.slow  # ~35 s cold; parallel_test checks vmapped seeds through the same engine by default
 def test_vmapped_seeds_equal_their_own_runs(tmp_path):
   both = train.train_and_evaluate(_config("dcgan", num_seeds=2), str(tmp_path / "both"))
   alone = train.train_and_evaluate(_config("dcgan", seed=1), str(tmp_path / "alone"))
@@ -207,7 +208,8 @@ def test_vmapped_seeds_equal_their_own_runs(tmp_path):
     np.testing.assert_allclose(both[1][k], alone[0][k], rtol=2e-5, err_msg=k)
 
 
-@pytest.mark.parametrize("layout", [pytest.param("replicas", marks=pytest.mark.slow), "data"])
+@pytest.mark.slow  # ~30 s cold; parallel_test checks both layouts on toy players by default
+@pytest.mark.parametrize("layout", ["replicas", "data"])
 def test_device_layouts_match_the_unsharded_run(tmp_path, layout):
   base = _config("dcgan", num_seeds=2)
   sharded = _config("dcgan", num_seeds=2)
@@ -242,6 +244,7 @@ def conditional_run(tmp_path_factory):
   return workdir
 
 
+@pytest.mark.slow  # with the next test, a 1,500-step conditional run (~40 s cold); one-step cGAN tests run by default
 def test_conditional_samples_honour_their_labels(conditional_run):
   rows = writers.read_metrics(os.path.join(conditional_run, "metrics.jsonl"))
   first, last = rows[0], rows[-1]
@@ -252,6 +255,7 @@ def test_conditional_samples_honour_their_labels(conditional_run):
   assert os.path.exists(os.path.join(conditional_run, "samples", "step_0001500.png"))
 
 
+@pytest.mark.slow  # shares the conditional run above
 def test_sample_script_writes_a_grid_of_the_requested_label(conditional_run, tmp_path):
   out = tmp_path / "grids"
   proc = subprocess.run([sys.executable, "experiments/sample.py", f"--workdir={conditional_run}", "--label=5",
@@ -275,6 +279,7 @@ def test_sample_script_writes_a_grid_of_the_requested_label(conditional_run, tmp
       "error: --label=12 is invalid; allowed: 0 to 9")
 
 
+@pytest.mark.slow  # ~50 s cold (a run, then sample.py in a subprocess); one-step InfoGAN tests run by default
 def test_infogan_code_grids(tmp_path):
   c = _config("infogan", num_steps=2)
   train.train_and_evaluate(c, str(tmp_path))

@@ -3,6 +3,7 @@ import os
 
 import nbformat
 from nbclient import NotebookClient
+import pytest
 
 NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
 
@@ -26,6 +27,7 @@ def test_nash_equilibrium_notebook_runs_and_checks_itself():
   assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
+@pytest.mark.slow  # ~30 s cold (a sweep inside); the Nash notebook runs by default
 def test_ablation_notebook_runs():
   # SWEEP_DIR empty: the notebook runs the tiny sweep configs/sweeps/figures.py itself, into a temporary directory.
   nb = _execute("ablation.ipynb", {"SWEEP_DIR": ""})

@@ -428,6 +428,7 @@ def test_divergence_trajectories_without_a_sweep_is_one_clear_error(tmp_path, co
     divergence_trajectories.compute(c)
 
 
+@pytest.mark.slow  # ~25 s cold (a sweep of 6 runs)
 def test_divergence_trajectories_runs_its_own_sweep_and_matches_numpy(tmp_path, config):
   # sweep_dir empty: the figure trains configs/sweeps/figures.py (2 objectives × 3 seeds) into run_dir first.
   c = config.divergence_trajectories.copy_and_resolve_references()
@@ -470,6 +471,7 @@ def _mode_quality_numpy(samples, locs, scale, num_std):
   return len(np.unique(nearest[high])), float(high.mean())
 
 
+@pytest.mark.slow  # ~25 s cold (trains on two 2-D targets)
 def test_mode_coverage_numbers_are_mode_quality_of_the_plotted_samples(config):
   fig, data = figure("mode_coverage", config)
   cfg = config.mode_coverage

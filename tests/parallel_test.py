@@ -76,8 +76,9 @@ def test_vmapped_seeds_equal_each_seed_alone():
 @pytest.mark.parametrize("objective, field, values", [
     ("non_saturating", "g_learning_rate", [1e-3, 3e-3]),
     ("non_saturating", "real_target", [0.9, 1.0]),
-    ("wgan_gp", "gradient_penalty_weight", [1.0, 10.0]),
-    ("non_saturating", "r1_weight", [0.0, 5.0]),
+    # The penalty weights compile the penalty's second-order gradients: ~10-15 s cold each.
+    pytest.param("wgan_gp", "gradient_penalty_weight", [1.0, 10.0], marks=pytest.mark.slow),
+    pytest.param("non_saturating", "r1_weight", [0.0, 5.0], marks=pytest.mark.slow),
 ])
 def test_vmapped_hparams_equal_static_runs(objective, field, values):
   config = _config(objective=objective, num_seeds=2)
@@ -158,6 +159,7 @@ MULTIHOST_OVERRIDES = {"num_seeds": 2, "num_steps": 4, "eval_every": 2, "checkpo
                        "generator": "affine", "generator_kwargs": {}, "eval_kde_samples": 0}
 
 
+@pytest.mark.slow  # ~45 s cold (three processes); fake-device layouts are checked by default
 def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path):
   """Two hosts (processes) × 2 fake CPU devices, gloo collectives, data parallel, against 1 host × 4 devices."""
   port = _free_port()

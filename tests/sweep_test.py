@@ -346,6 +346,7 @@ def _run_script(*args):
                           stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # ~65 s cold (several processes); member locking is checked in-process by default
 def test_concurrent_workers_run_every_member_exactly_once(tmp_path):
   workdir = str(tmp_path / "sweep")
   args = ["experiments/sweep.py", f"--config={TESTING_SWEEP}:four", f"--workdir={workdir}"]

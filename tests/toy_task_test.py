@@ -8,6 +8,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from gan_jax import config as config_lib
 from gan_jax import engine
 from gan_jax import targets as targets_lib
 from gan_jax import toy_task
@@ -15,17 +16,7 @@ from gan_jax import train
 from gan_jax import writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "configs"))
-import testing as testing_config  # noqa: E402  pylint: disable=g-import-not-at-top
-
-
-def _config(**overrides):
-  c = testing_config.get_config()
-  for k, v in overrides.items():
-    c[k] = v
-  return c
-
-
+_config = config_lib.testing_config
 
 
 @pytest.mark.parametrize("field, value, needle", [

@@ -1,29 +1,22 @@
-"""Tests of the task registry and `train_and_evaluate`: outputs of a run, the entry point's one-line errors."""
+"""Tests of the task registry and `train_and_evaluate`: a run's outputs, resume after kill -9, one-line errors."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from gan_jax import checkpoint
 from gan_jax import config as config_lib
-from gan_jax import engine
 from gan_jax import players
 from gan_jax import toy_task
 from gan_jax import train
+from gan_jax import writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "configs"))
-import testing as testing_config  # noqa: E402  pylint: disable=g-import-not-at-top
-
-
-def _config(**overrides):
-  c = testing_config.get_config()
-  for k, v in overrides.items():
-    c[k] = v
-  return c
-
-
+_config = config_lib.testing_config
 
 
 def _run_train(workdir, *overrides, check=False):
@@ -50,6 +43,10 @@ def test_train_and_evaluate_writes_outputs(tmp_path):
     assert key in rows[-1], key
   manager = checkpoint.create_manager(str(tmp_path / "checkpoints"))
   assert checkpoint.latest_step(manager) == 4
+  gan, target, state, step = train.load_latest(_config(num_seeds=2), str(tmp_path))
+  assert step == 4 and state.step.tolist() == [4, 4] and target.dim == gan.players.data_dim == 1
+  with pytest.raises(ValueError, match="no checkpoint in"):
+    train.load_latest(_config(), str(tmp_path / "empty"))
 
 
 def test_config_chooses_its_task_by_name():
@@ -62,10 +59,44 @@ def test_config_chooses_its_task_by_name():
     train.build_gan(config_lib.image_config("nope"))
 
 
-def test_load_latest_restores_what_train_and_evaluate_saved(tmp_path):
-  rows = train.train_and_evaluate(_config(num_steps=2, eval_every=2), str(tmp_path))
-  gan, target, state, step = train.load_latest(_config(num_steps=2, eval_every=2), str(tmp_path))
-  assert step == 2 and int(state.step[0]) == 2 and target.dim == gan.players.data_dim == 1
-  assert [r["seed"] for r in rows] == list(engine.seeds_of(_config()))
-  with pytest.raises(ValueError, match="no checkpoint in"):
-    train.load_latest(_config(), str(tmp_path / "empty"))
+def _rows_by_key(path):
+  rows = writers.read_metrics(str(path))
+  keys = [(r["step"], r["seed"]) for r in rows]
+  assert len(keys) == len(set(keys)), "duplicated metric rows"
+  return {k: r for k, r in zip(keys, rows)}
+
+
+@pytest.mark.slow  # ~85 s cold: three processes compile; image_task_test checks in-process resume by default
+def test_resume_after_kill_9_is_bit_identical(tmp_path):
+  # The affine generator without KDE compiles fastest: three processes compile this run.
+  overrides = ["--config.num_steps=120", "--config.eval_every=4", "--config.checkpoint_every=4",
+               "--config.num_seeds=2", "--config.generator=affine", "--config.generator_kwargs={}",
+               "--config.eval_kde_samples=0"]
+  killed = tmp_path / "killed"
+  cmd = [sys.executable, os.path.join(ROOT, "experiments", "train.py"),
+         f"--config={os.path.join(ROOT, 'configs', 'testing.py')}", f"--workdir={killed}", *overrides]
+  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  ckpt_dir = killed / "checkpoints"
+  deadline = time.time() + 120
+  while time.time() < deadline and proc.poll() is None:
+    steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()] if ckpt_dir.exists() else []
+    if steps and max(steps) >= 12:
+      break
+    time.sleep(0.01)
+  assert proc.poll() is None, "the run finished before it could be killed; make it longer"
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL
+  partial = writers.read_metrics(str(killed / "metrics.jsonl"))
+  assert max(r["step"] for r in partial) < 120
+
+  _run_train(killed, *overrides, check=True)
+  reference = tmp_path / "reference"
+  _run_train(reference, *overrides, check=True)
+
+  resumed, expected = _rows_by_key(killed / "metrics.jsonl"), _rows_by_key(reference / "metrics.jsonl")
+  assert resumed.keys() == expected.keys()
+  assert len(expected) == 2 * (120 // 4 + 1)
+  for key, row in expected.items():
+    for name, value in row.items():
+      assert resumed[key][name] == value or (np.isnan(value) and np.isnan(resumed[key][name])), (key, name)
