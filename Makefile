@@ -8,12 +8,25 @@ WORKDIR ?= runs/demo
 BENCH_STAMP := $(VENV)/.bench-stamp
 
 LINT_STAMP := $(VENV)/.lint-stamp
+comma := ,
 
 .PHONY: demo nash test test-slow lint bench clean
 
+# uv creates the environment in seconds where pip takes minutes: an existing `uv` on PATH, else one bootstrapped
+# into .uv/ from PyPI; plain pip is the fallback when uv cannot be had. `--seed` puts pip in the venv too (the
+# bench extra installs through pip, so that PyTorch resolves the way this machine's pip is configured to: the CPU
+# build).
+UV_DIR := .uv
+install = uv=$$(command -v uv || echo $(UV_DIR)/bin/uv); \
+	{ { [ -x "$$uv" ] || $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(UV_DIR) uv; } \
+	  && { test -x $(PY) || $$uv venv --quiet --seed --python $(PYTHON) $(VENV); } \
+	  && $$uv pip install --quiet --python $(PY) -e '.[$(1)]'; } \
+	|| { echo "uv unavailable or failed: installing with pip"; \
+	     test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	     $(PY) -m pip install --quiet -e '.[$(1)]'; }
+
 $(STAMP): setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(call install,test)
 	touch $(STAMP)
 
 # The persistent compilation cache makes re-runs skip XLA compilation (half of a cold demo's wall time).
@@ -31,7 +44,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 --dist worksteal -m slow -q
 
 $(LINT_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,lint]'
+	$(call install,test$(comma)lint)
 	touch $(LINT_STAMP)
 
 # Style (ruff) and the layering contract (import-linter: imports only go down; see README, "Library map").
@@ -47,4 +60,4 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(UV_DIR) runs

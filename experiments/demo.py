@@ -13,6 +13,7 @@ from ml_collections import config_flags
 
 from gan_jax import compare
 from gan_jax import engine
+from gan_jax import workdir
 from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Comparison config file.", lock_config=True)
@@ -30,7 +31,7 @@ def main(argv):
     sys.exit(f"error: {e}")
   try:
     print(compare.run_demo(_CONFIG.value, _WORKDIR.value))
-  except engine.NonFiniteError as e:
+  except (engine.NonFiniteError, workdir.WorkdirBusyError, ValueError) as e:
     sys.exit(f"error: {e}")
 
 

@@ -17,6 +17,7 @@ from ml_collections import config_flags
 from gan_jax import engine
 from gan_jax import parallel
 from gan_jax import train
+from gan_jax import workdir
 from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.", lock_config=True)
@@ -40,7 +41,8 @@ def main(argv):
     sys.exit(f"error: {e}")
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except (engine.NonFiniteError, ValueError) as e:  # ValueError: data or metric classifier missing
+  # ValueError: data or metric classifier missing, or the workdir holds another run.
+  except (engine.NonFiniteError, workdir.WorkdirBusyError, ValueError) as e:
     sys.exit(f"error: {e}")
 
 

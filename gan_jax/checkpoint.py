@@ -12,9 +12,15 @@ written. Steps are discovered by globbing finalized names, so a save killed mid-
 warning) when that step is saved again. (orbax also writes `commit_success.txt`, the completion marker it relies on
 for object stores without atomic rename.)
 """
+from collections.abc import Iterator
+import contextlib
+import gc
 import os
+import shutil
+import sys
 from typing import Any
 
+from absl import logging
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -85,8 +91,16 @@ def latest_step(manager: ocp.CheckpointManager) -> int | None:
   return manager.latest_step()
 
 
+class CheckpointMismatchError(ValueError):
+  """A checkpoint's tree paths, shapes or dtypes differ from the target's: another run, not a damaged file."""
+
+
 def restore_latest(manager: ocp.CheckpointManager, target: Any) -> tuple[Any, int] | None:
-  """Restores the latest checkpoint into the structure of `target`.
+  """Restores the newest checkpoint that restores into the structure of `target`.
+
+  A step that fails to restore (a deleted metadata file, a truncated or corrupted array file) is skipped with one
+  warning line naming it and why, and deleted once an older step has restored, so that the run can save that step
+  again; the next older step is tried.
 
   Args:
     manager: from `create_manager`.
@@ -100,15 +114,64 @@ def restore_latest(manager: ocp.CheckpointManager, target: Any) -> tuple[Any, in
     when no checkpoint exists.
 
   Raises:
-    ValueError: if the checkpoint's tree paths, shapes or dtypes differ from `target`'s (orbax would otherwise
-      cast dtypes silently).
+    CheckpointMismatchError: the checkpoint's tree paths, shapes or dtypes differ from `target`'s (orbax would
+      otherwise cast dtypes silently).
+    ValueError: checkpoints exist but none of them restores.
   """
-  step = manager.latest_step()
-  if step is None:
+  steps = sorted(manager.all_steps(), reverse=True)
+  if not steps:
     return None
-  _check_matches(manager.item_metadata(step).tree, target, step)
-  restored = manager.restore(step, args=ocp.args.StandardRestore(target))
-  return restored, step
+  skipped = []
+  # Orbax's failed reads leave callbacks aimed at its closed event loop; collect them here, quietly.
+  with _quiet_closed_loop_callbacks():
+    for step in steps:
+      try:
+        _check_matches(manager.item_metadata(step).tree, target, step)
+        restored = manager.restore(step, args=ocp.args.StandardRestore(target))
+      except CheckpointMismatchError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except  (any damage: orbax, tensorstore, missing files)
+        reason = " ".join(f"{type(e).__name__}: {e}".split())[:200]
+        logging.warning("Skipped checkpoint step %d: it does not restore (%s).", step, reason)
+        skipped.append(step)
+        continue
+      finally:
+        gc.collect()
+      for bad in skipped:
+        _delete(manager, bad)
+      return restored, step
+  raise ValueError(f"no checkpoint in {manager.directory} restores (steps {', '.join(map(str, steps))} all fail); "
+                   "delete the directory to start the run again")
+
+
+@contextlib.contextmanager
+def _quiet_closed_loop_callbacks() -> Iterator[None]:
+  """Drops the 'Event loop is closed' errors of a failed restore's leftover callbacks while the block runs.
+
+  A read that tensorstore aborts leaves futures whose callbacks target orbax's already-closed asyncio loop; when
+  they are garbage-collected Python prints a traceback per callback to stderr, burying the one line that says which
+  step was skipped. Only that RuntimeError is dropped; anything else still reaches the usual hook.
+  """
+  previous = sys.unraisablehook
+
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(unraisable.exc_value)):
+      previous(unraisable)
+
+  sys.unraisablehook = hook
+  try:
+    yield
+  finally:
+    gc.collect()
+    sys.unraisablehook = previous
+
+
+def _delete(manager: ocp.CheckpointManager, step: int) -> None:
+  try:
+    manager.delete(step)
+  except Exception:  # pylint: disable=broad-except  (a damaged step may not delete cleanly through orbax)
+    shutil.rmtree(os.path.join(os.fspath(manager.directory), str(step)), ignore_errors=True)
+    manager.reload()
 
 
 def _check_matches(saved_tree: Any, target: Any, step: int) -> None:
@@ -118,7 +181,8 @@ def _check_matches(saved_tree: Any, target: Any, step: int) -> None:
   wanted = ocp_tree.to_flat_dict(ocp_tree.serialize_tree(target, keep_empty_nodes=True))
   if unmatched := sorted(set(saved) ^ set(wanted)):
     where = "checkpoint" if unmatched[0] in saved else "target"
-    raise ValueError(f"checkpoint step {step}: leaf {'/'.join(unmatched[0])} exists only in the {where}")
+    raise CheckpointMismatchError(
+        f"checkpoint step {step}: leaf {'/'.join(unmatched[0])} exists only in the {where}")
   for path, meta in saved.items():
     leaf = wanted[path]
     if not hasattr(leaf, "shape") or not hasattr(meta, "shape"):
@@ -126,7 +190,7 @@ def _check_matches(saved_tree: Any, target: Any, step: int) -> None:
     if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
       leaf = jax.eval_shape(jax.random.key_data, leaf)  # typed keys are stored as their raw key data
     if tuple(meta.shape) != tuple(leaf.shape) or np.dtype(meta.dtype) != np.dtype(leaf.dtype):
-      raise ValueError(
+      raise CheckpointMismatchError(
           f"checkpoint step {step}: leaf {'/'.join(path)} is {np.dtype(meta.dtype)}{list(meta.shape)} on disk"
           f" but {np.dtype(leaf.dtype)}{list(leaf.shape)} in the target"
       )

@@ -28,6 +28,7 @@ import optax
 from gan_jax import checkpoint
 from gan_jax import objectives as objectives_lib
 from gan_jax import parallel
+from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -419,20 +420,38 @@ def seeds_of(config: ml_collections.ConfigDict) -> np.ndarray:
 
 
 def all_finite(state: TrainState) -> jax.Array:
-  """Per replica: are all parameters finite? (computed on device: on several hosts params are not addressable)."""
-  leaves = jax.tree.leaves((state.g_params, state.d_params))
+  """Per replica: is the whole training state finite (parameters, running statistics, optimizer moments, EMA)?
+
+  An optimizer state that overflowed (Adam's second moment at inf) would fail the next step after a resume, so it
+  counts as much as a parameter. Computed on device: on several hosts the state is not addressable.
+  """
+  leaves = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
   return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1) for x in leaves]), axis=0)
 
 
-def first_non_finite(train_metrics: dict, params_finite: np.ndarray) -> tuple[int, int] | None:
-  """(replica index, step offset) of the first non-finite loss in a chunk, or (replica, −1) for bad parameters."""
-  losses = np.stack([np.asarray(train_metrics[k]) for k in ("d_loss", "g_loss")], 0)  # (2, R, n)
-  bad = ~np.isfinite(losses).all(axis=0)  # (R, n)
-  if bad.any():
-    replica, offset = np.argwhere(bad)[0]
-    return int(replica), int(offset)
-  if not params_finite.all():
-    return int(np.argmin(params_finite)), -1
+# Per-step metrics whose non-finite value stops a run: the losses, and the gradients (an inf gradient norm with
+# still-finite parameters is the step before they overflow).
+WATCHED_METRICS = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+
+
+def first_non_finite(train_metrics: dict, state_finite: np.ndarray) -> tuple[int, int, str] | None:
+  """The earliest failure of a chunk across replicas: (replica, step offset, what failed), or None.
+
+  The offset is that of the first step whose watched metric is non-finite (the lowest replica on a tie); −1 when
+  only the final state is non-finite (the step that broke it is somewhere in the chunk).
+  """
+  names = [k for k in WATCHED_METRICS if k in train_metrics]
+  values = np.stack([np.asarray(train_metrics[k]) for k in names], 0)  # (M, R, n)
+  bad = ~np.isfinite(values)
+  bad_step = bad.any(axis=0)  # (R, n)
+  if bad_step.any():
+    offsets = np.where(bad_step.any(axis=1), bad_step.argmax(axis=1), bad_step.shape[1])
+    replica = int(np.argmin(offsets))
+    offset = int(offsets[replica])
+    metric = names[int(np.argmax(bad[:, replica, offset]))]
+    return replica, offset, f"{metric} = {float(values[names.index(metric), replica, offset])}"
+  if not state_finite.all():
+    return int(np.argmin(state_finite)), -1, "the training state (parameters or optimizer moments) is not finite"
   return None
 
 
@@ -470,15 +489,27 @@ class Program(NamedTuple):
 def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
   """Trains `program`'s replicas, logging an evaluation every `config.eval_every` steps.
 
-  Re-running on the same workdir resumes from the latest checkpoint; the resumed run's metrics are bit-identical
-  to an uninterrupted one and `metrics.jsonl` keeps no row past the restored step.
+  The run owns its workdir while it trains (`workdir.exclusive`; process 0 holds the lock). Re-running on the same
+  workdir resumes from the latest checkpoint that restores, with the same run only (`workdir.check_resumable`,
+  checked before anything is written); the resumed run's metrics are bit-identical to an uninterrupted one and
+  `metrics.jsonl` keeps no row past the restored step.
 
   Returns:
     The metric rows of the final evaluation, one per replica.
 
   Raises:
-    NonFiniteError: a non-finite loss or parameter; the last good checkpoint and metrics are kept.
+    NonFiniteError: a non-finite loss, gradient or training state; the last good checkpoint and metrics are kept.
+    workdir.WorkdirBusyError: another process is training in `workdir`.
+    ValueError: `workdir` holds another run (a config that differs in a field that defines the run).
   """
+  if jax.process_index() != 0:
+    return _run(config, workdir, program)
+  with workdir_lib.exclusive(workdir):
+    workdir_lib.check_resumable(workdir, config)
+    return _run(config, workdir, program)
+
+
+def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
   replicas = parallel.replicas_of(config)
   chief = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
@@ -508,10 +539,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> li
   rows = None
   while step < config.num_steps:
     n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
-    new_state, train_metrics, params_finite = program.chunk(state, step, n)
-    bad = first_non_finite(train_metrics, np.asarray(params_finite))
+    new_state, train_metrics, state_finite = program.chunk(state, step, n)
+    bad = first_non_finite(train_metrics, np.asarray(state_finite))
     if bad is not None:
-      replica, offset = bad
+      replica, offset, what = bad
       bad_step = step + (offset + 1 if offset >= 0 else n)
       if last_saved != step:
         checkpoint.save(manager, step, state)
@@ -519,7 +550,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> li
       hparams = "".join(f", {k}={v[replica]:g}" for k, v in replicas.hparams.items())
       raise NonFiniteError(
           f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
-          f"objective {config.objective!r}); kept the checkpoint and metrics of step {step}")
+          f"objective {config.objective!r}: {what}); kept the checkpoint and metrics of step {step}")
     state, step = new_state, step + n
     rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
     writer.write_rows(rows)

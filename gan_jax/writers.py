@@ -57,7 +57,7 @@ class MetricWriter:
     Args:
       rows: flat dicts of scalars (Python or NumPy bool/int/float/str, 0-d arrays, None); each must hold integer
         'step' and 'seed'. NaN and ±inf are written as JSON `NaN` / `Infinity` (Python's `allow_nan`) and read back
-        by `read_metrics`. TensorBoard gets every numeric field except step and seed, tagged
+        by `read_metrics`. TensorBoard gets every finite numeric field except step and seed, tagged
         f"{key}/seed_{seed}" at global step `row['step']`.
 
     Raises:
@@ -84,7 +84,9 @@ class MetricWriter:
     for row in clean:
       step, seed = row["step"], row["seed"]
       for key, value in row.items():
-        if key in ("step", "seed") or value is None or isinstance(value, str):
+        # Non-finite values stay in metrics.jsonl only: tensorboardX warns once per value, burying the one line
+        # that says why a run stopped.
+        if key in ("step", "seed") or value is None or isinstance(value, str) or not math.isfinite(value):
           continue
         self._tb.add_scalar(f"{key}/seed_{seed}", float(value), global_step=step)
 

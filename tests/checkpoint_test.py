@@ -202,3 +202,53 @@ def test_relative_directory_works(tmp_path, monkeypatch):
   restored, step = checkpoint.restore_latest(manager, state)
   assert step == 1 and np.array_equal(restored["w"], state["w"])
   assert (tmp_path / "runs" / "rel" / "checkpoints" / "1").is_dir()
+
+
+def _damage(step_dir, how):
+  """What a crashed disk or a careless user leaves: a deleted metadata file, a truncated or bit-flipped data file."""
+  files = sorted(p for p in step_dir.rglob("*") if p.is_file())
+  if how == "metadata":
+    for p in files:
+      if p.name.endswith("_METADATA") or p.name == "_CHECKPOINT_METADATA":
+        p.unlink()
+    return
+  for data in (p for p in files if p.parent.name == "d"):  # the array chunks
+    raw = bytearray(data.read_bytes())
+    if how == "truncate":
+      data.write_bytes(bytes(raw[: len(raw) // 2]))
+    else:
+      for i in range(0, len(raw), 7):
+        raw[i] ^= 0xFF
+      data.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("how", ["metadata", "truncate", "bitflip"])
+def test_damaged_latest_step_falls_back_to_the_previous_one(tmp_path, how, caplog):
+  m = checkpoint.create_manager(str(tmp_path / "ckpt"), max_to_keep=3)
+  checkpoint.save(m, 10, _state(seed=10))
+  checkpoint.save(m, 20, _state(seed=20))
+  m.close()
+  _damage(tmp_path / "ckpt" / "20", how)
+  fresh = checkpoint.create_manager(str(tmp_path / "ckpt"), max_to_keep=3)
+  with caplog.at_level(logging.WARNING):
+    restored, step = checkpoint.restore_latest(fresh, _state())
+  assert step == 10
+  _assert_bit_identical(restored, _state(seed=10))
+  skipped = [r.getMessage() for r in caplog.records if "Skipped checkpoint step 20" in r.getMessage()]
+  assert len(skipped) == 1 and "\n" not in skipped[0] and len(skipped[0]) < 300
+  # The damaged step is gone, so the resumed run can save step 20 again.
+  assert fresh.all_steps() == [10]
+  checkpoint.save(fresh, 20, _state(seed=21))
+  assert checkpoint.restore_latest(fresh, _state())[1] == 20
+  fresh.close()
+
+
+def test_no_restorable_step_is_one_clear_error(tmp_path):
+  m = checkpoint.create_manager(str(tmp_path / "ckpt"))
+  checkpoint.save(m, 5, _state())
+  m.close()
+  _damage(tmp_path / "ckpt" / "5", "metadata")
+  fresh = checkpoint.create_manager(str(tmp_path / "ckpt"))
+  with pytest.raises(ValueError, match=r"^no checkpoint in .* restores \(steps 5 all fail\)"):
+    checkpoint.restore_latest(fresh, _state())
+  fresh.close()

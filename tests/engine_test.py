@@ -82,13 +82,41 @@ def test_non_finite_stops_with_step_seed_objective_and_keeps_last_good(tmp_path)
   config = _config(num_seeds=2, num_steps=6, eval_every=2, checkpoint_every=2)
   config.optimizer_g = config_lib.optimizer_config("sgd", 1e30)
   config.optimizer_d = config_lib.optimizer_config("sgd", 1e30)
-  with pytest.raises(engine.NonFiniteError, match=r"at step \d+ \(seed \d+, objective 'non_saturating'\)"):
+  with pytest.raises(engine.NonFiniteError,
+                     match=r"at step \d+ \(seed \d+, objective 'non_saturating': [dg]_\w+ = (nan|inf)\)"):
     train.train_and_evaluate(config, str(tmp_path))
   rows = writers.read_metrics(str(tmp_path / "metrics.jsonl"))
   last_step = max(r["step"] for r in rows)
   manager = checkpoint.create_manager(str(tmp_path / "checkpoints"))
   assert checkpoint.latest_step(manager) == last_step
   assert all(np.isfinite(r["g_loss"]) for r in rows if "g_loss" in r)
+  # The kept checkpoint can train: its whole state (optimizer moments included) is finite.
+  _, _, state, _ = train.load_latest(config, str(tmp_path))
+  assert np.asarray(engine.all_finite(state)).all()
+
+
+def test_all_finite_reads_the_whole_state():
+  gan = train.build_gan(_config())
+  state = engine.init_states(gan, np.arange(3))
+  assert np.asarray(engine.all_finite(state)).tolist() == [True, True, True]
+  # An overflowed optimizer moment with finite parameters (what Adam's second moment did at a huge step).
+  leaf = jax.tree.leaves(state.d_opt_state)[1]
+  bad = jax.tree.map(lambda x: x.at[1].set(jnp.inf) if x is leaf else x, state.d_opt_state)
+  assert np.asarray(engine.all_finite(state.replace(d_opt_state=bad))).tolist() == [True, False, True]
+
+
+def test_first_non_finite_is_the_earliest_step_across_replicas():
+  metrics = {k: np.ones((3, 5)) for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")}
+  finite = np.array([True, True, True])
+  assert engine.first_non_finite(metrics, finite) is None
+  metrics["d_loss"][0, 4] = np.nan
+  metrics["g_grad_norm"][2, 1] = np.inf  # finite losses, an overflowing gradient: still a stop
+  assert engine.first_non_finite(metrics, finite) == (2, 1, "g_grad_norm = inf")
+  metrics["g_grad_norm"][2, 1] = 1.0
+  assert engine.first_non_finite(metrics, finite) == (0, 4, "d_loss = nan")
+  clean = {k: np.ones((3, 5)) for k in metrics}
+  replica, offset, what = engine.first_non_finite(clean, np.array([True, False, True]))
+  assert (replica, offset) == (1, -1) and "training state" in what
 
 
 def test_generator_ema_follows_its_definition():

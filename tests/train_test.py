@@ -13,6 +13,7 @@ from gan_jax import config as config_lib
 from gan_jax import players
 from gan_jax import toy_task
 from gan_jax import train
+from gan_jax import workdir
 from gan_jax import writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -100,3 +101,29 @@ def test_resume_after_kill_9_is_bit_identical(tmp_path):
   for key, row in expected.items():
     for name, value in row.items():
       assert resumed[key][name] == value or (np.isnan(value) and np.isnan(resumed[key][name])), (key, name)
+
+
+def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path):
+  config = _config(num_steps=4, checkpoint_every=2)
+  reference, damaged = tmp_path / "reference", tmp_path / "damaged"
+  train.train_and_evaluate(config, str(reference))
+  train.train_and_evaluate(config, str(damaged))
+  (damaged / "checkpoints" / "4" / "_CHECKPOINT_METADATA").unlink()
+  for p in (damaged / "checkpoints" / "4" / "default").rglob("*_METADATA"):
+    p.unlink()
+  rows = train.train_and_evaluate(config, str(damaged))  # resumes from step 2, trains steps 3 and 4 again
+  assert rows[0]["step"] == 4
+  assert _rows_by_key(damaged / "metrics.jsonl") == _rows_by_key(reference / "metrics.jsonl")
+  manager = checkpoint.create_manager(str(damaged / "checkpoints"))
+  assert manager.all_steps() == [2, 4]
+
+
+def test_entry_point_refuses_a_busy_or_foreign_workdir_in_one_line(tmp_path):
+  assert _run_train(tmp_path / "w", "--config.num_steps=2", check=True).returncode == 0
+  proc = _run_train(tmp_path / "w", "--config.num_steps=2", "--config.batch_size=16")
+  assert proc.returncode != 0 and "Traceback" not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1].startswith(f"error: workdir {str(tmp_path / 'w')!r} holds another run: ")
+  with workdir.exclusive(str(tmp_path / "w")):
+    proc = _run_train(tmp_path / "w", "--config.num_steps=2")
+  assert proc.returncode != 0 and "Traceback" not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1].startswith(f"error: workdir {str(tmp_path / 'w')!r} is in use by pid ")
