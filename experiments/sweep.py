@@ -40,6 +40,8 @@ def main(argv):
   except (ValueError, OSError) as e:
     sys.exit(f"error: {e}")
   print(report.format())
+  if failure := report.failure_line():  # a batch scheduler must see the sweep fail (SLURM takes exit 0 as success)
+    sys.exit(f"error: {failure}")
 
 
 if __name__ == "__main__":

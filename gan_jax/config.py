@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 import ml_collections
+from ml_collections import config_dict
 
 from gan_jax import parallel
 
@@ -48,8 +49,14 @@ def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.target = "mixture_1d"            # gan_jax.targets.TARGETS
   c.objective = "non_saturating"     # gan_jax.objectives.OBJECTIVES
-  # real_target (one-sided label smoothing β; 1.0 = off), weight_clip, gradient_penalty_weight, fgan_generator.
-  c.objective_kwargs = ml_collections.ConfigDict()
+  # The objective's options (`objectives.get_objective`), unset = the objective's default; typed placeholders so
+  # that `--config.objective_kwargs.real_target=0.9` works from the command line.
+  c.objective_kwargs = ml_collections.ConfigDict(dict(
+      real_target=config_dict.placeholder(float),              # one-sided label smoothing β (1.0 = off)
+      weight_clip=config_dict.placeholder(float),              # 'wasserstein' (0.01)
+      gradient_penalty_weight=config_dict.placeholder(float),  # 'wgan_gp' (10)
+      fgan_generator=config_dict.placeholder(str),             # 'saddle' | 'heuristic' (f-GAN objectives)
+  ))
   c.generator = "flow1d"             # gan_jax.models.GENERATORS
   c.generator_kwargs = ml_collections.ConfigDict()
   c.discriminator = "mlp"            # gan_jax.models.DISCRIMINATORS

@@ -152,8 +152,26 @@ def validate_loop_config(config: ml_collections.ConfigDict) -> None:
     fail("ema_decay", config.get("ema_decay"), "a number in [0, 1)")
   if not isinstance(config.seed, int) or config.seed < 0:
     fail("seed", config.seed, "an integer >= 0")
+  keep = config.get("keep_checkpoints", 3)
+  if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+    fail("keep_checkpoints", keep, "an integer >= 1")
+  try:
+    objectives_lib.get_objective(config.objective, **objective_kwargs(config))
+  except (TypeError, ValueError) as e:
+    fail("objective_kwargs", objective_kwargs(config), str(e))
   if config.get("checkpoint_every", 1) < 0:
     fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
+
+
+# Each vmapped value is checked like its scalar field: (is it allowed, what is allowed).
+_VMAPPED_VALUES = {
+    "g_learning_rate": (lambda v: 0 < v < np.inf, "finite numbers > 0"),
+    "d_learning_rate": (lambda v: 0 < v < np.inf, "finite numbers > 0"),
+    "real_target": (lambda v: 0 < v <= 1, "numbers in (0, 1]"),
+    "gradient_penalty_weight": (lambda v: 0 <= v < np.inf, "finite numbers >= 0"),
+    "r1_weight": (lambda v: 0 <= v < np.inf, "finite numbers >= 0"),
+    "r2_weight": (lambda v: 0 <= v < np.inf, "finite numbers >= 0"),
+}
 
 
 def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
@@ -165,6 +183,10 @@ def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
   replicas = parallel.replicas_of(config)
   parallel.validate(config, replicas.size)
   vmapped = tuple(sorted(replicas.hparams))
+  for name, values in replicas.hparams.items():
+    ok, allowed = _VMAPPED_VALUES[name]
+    if not all(ok(float(v)) for v in values):
+      fail(f"vmap_hparams.{name}", tuple(config.vmap_hparams[name]), allowed)
   if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
     fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
   if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
@@ -172,9 +194,14 @@ def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
   return vmapped
 
 
+def objective_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The objective options the config sets (unset placeholders left to the objective's defaults)."""
+  return {k: v for k, v in dict(config.get("objective_kwargs") or {}).items() if v is not None}
+
+
 def make_gan(config: ml_collections.ConfigDict, players: Any, vmapped: tuple[str, ...]) -> GAN:
   """The `GAN` of a validated config around the task's players: objective, optimizers and step options."""
-  objective = objectives_lib.get_objective(config.objective, **config.get("objective_kwargs", {}))
+  objective = objectives_lib.get_objective(config.objective, **objective_kwargs(config))
   return GAN(
       players=players,
       objective=objective,

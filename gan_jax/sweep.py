@@ -631,6 +631,13 @@ class Report:
   def ids(self, outcome: str) -> list[str]:
     return [k for k, v in self.outcomes.items() if v == outcome]
 
+  def failure_line(self) -> str | None:
+    """One line naming the failed members (failed now or before), or None when none failed."""
+    failed = self.ids("failed") + self.ids("skipped_failed")
+    if not failed:
+      return None
+    return f"{len(failed)} of {len(self.outcomes)} members failed: {', '.join(failed)}"
+
   def format(self) -> str:
     """A few lines for the terminal."""
     counts = ", ".join(f"{len(self.ids(o))} {o.replace('_', ' ')}" for o in OUTCOMES if self.ids(o))

@@ -33,6 +33,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     engine.fail("generator", config.generator, " | ".join(models.GENERATORS))
   if config.discriminator not in models.DISCRIMINATORS:
     engine.fail("discriminator", config.discriminator, " | ".join(models.DISCRIMINATORS))
+  for field, low in (("eval_mc_samples", 2), ("eval_kde_samples", 0), ("eval_w1_samples", 0)):
+    value = config.get(field, low)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+      engine.fail(field, value, f"an integer >= {low}" + (" (0 = off)" if low == 0 else ""))
   engine.validate_loop_config(config)
 
 
@@ -45,8 +49,14 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
   validate_config(config)
   vmapped = engine.validate_replicas(config)
   target = targets_lib.get_target(config.target)
-  generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
-  discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
+  try:
+    generator = models.get_generator(config.generator, dim=target.dim, **config.get("generator_kwargs", {}))
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"config.generator_kwargs: {e}") from None
+  try:
+    discriminator = models.get_discriminator(config.discriminator, **config.get("discriminator_kwargs", {}))
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"config.discriminator_kwargs: {e}") from None
   players = players_lib.ToyPlayers(generator=generator, discriminator=discriminator,
                                    latent_dim=models.latent_dim(generator), data_dim=target.dim)
   return engine.make_gan(config, players, vmapped)

@@ -288,6 +288,7 @@ def test_sweep_isolates_a_failure_skips_finished_and_resumes_unfinished(tmp_path
   error = summary.read_json(os.path.join(summary.member_dir(workdir, bad), summary.ERROR_FILE))
   assert error["type"] == "NonFiniteError" and "non-finite loss or parameters at step 1" in error["message"]
   assert "failed: " + bad in report.format()
+  assert report.failure_line() == f"1 of 3 members failed: {bad}"  # experiments/sweep.py exits with it
 
   # results.csv: one row per (member, seed, step) logged, overrides and metrics as columns, values as logged.
   import csv  # pylint: disable=g-import-not-at-top
@@ -313,6 +314,7 @@ def test_sweep_isolates_a_failure_skips_finished_and_resumes_unfinished(tmp_path
   report = sweep.run_file(TESTING_SWEEP + ":nan", config, workdir)
   assert calls == [] and os.stat(done_file).st_mtime_ns == mtime
   assert report.outcomes == {good: "skipped_done", good2: "skipped_done", bad: "skipped_failed"}
+  assert report.failure_line() == f"1 of 3 members failed: {bad}"
 
   # A member killed after its step-2 checkpoint (no done.json, no later checkpoint) resumes from step 2 and ends
   # with the same metrics as an uninterrupted run.

@@ -127,3 +127,67 @@ def test_entry_point_refuses_a_busy_or_foreign_workdir_in_one_line(tmp_path):
     proc = _run_train(tmp_path / "w", "--config.num_steps=2")
   assert proc.returncode != 0 and "Traceback" not in proc.stderr
   assert proc.stderr.strip().splitlines()[-1].startswith(f"error: workdir {str(tmp_path / 'w')!r} is in use by pid ")
+
+
+def _set(config, dotted, value):
+  *parents, leaf = dotted.split(".")
+  for p in parents:
+    config = config[p]
+  config[leaf] = value
+
+
+# (field, bad value, what the one line must start with): every one refused by build_gan before anything compiles.
+BAD_VALUES = [
+    ("objective", "nope", "config.objective='nope' is invalid; allowed: "),
+    ("target", "moon", "config.target='moon' is invalid"),
+    ("generator", "gru", "config.generator='gru' is invalid"),
+    ("discriminator", "cnn", "config.discriminator='cnn' is invalid"),
+    ("num_steps", 0, "config.num_steps=0 is invalid; allowed: an integer >= 1"),
+    ("batch_size", -4, "config.batch_size=-4 is invalid"),
+    ("eval_every", 0, "config.eval_every=0 is invalid"),
+    ("eval_samples", 0, "config.eval_samples=0 is invalid"),
+    ("n_critic", 0, "config.n_critic=0 is invalid"),
+    ("num_seeds", 0, "config.num_seeds=0 is invalid"),
+    ("seed", -1, "config.seed=-1 is invalid"),
+    ("update_mode", "sideways", "config.update_mode='sideways' is invalid"),
+    ("r1_weight", -1.0, "config.r1_weight=-1.0 is invalid"),
+    ("r2_weight", -0.5, "config.r2_weight=-0.5 is invalid"),
+    ("ema_decay", 1.0, "config.ema_decay=1.0 is invalid; allowed: a number in [0, 1)"),
+    ("checkpoint_every", -1, "config.checkpoint_every=-1 is invalid"),
+    ("keep_checkpoints", 0, "config.keep_checkpoints=0 is invalid; allowed: an integer >= 1"),
+    ("eval_mc_samples", 0, "config.eval_mc_samples=0 is invalid; allowed: an integer >= 2"),
+    ("eval_kde_samples", -1, "config.eval_kde_samples=-1 is invalid"),
+    ("eval_w1_samples", -5, "config.eval_w1_samples=-5 is invalid"),
+    ("optimizer_g.name", "adamax", "config.optimizer_g.name='adamax' is invalid"),
+    ("optimizer_d.learning_rate", 0.0, "config.optimizer_d.learning_rate=0.0 is invalid"),
+    ("optimizer_g.learning_rate", -1e-3, "config.optimizer_g.learning_rate=-0.001 is invalid"),
+    ("objective_kwargs.real_target", 1.5, "config.objective_kwargs={'real_target': 1.5} is invalid"),
+    ("objective_kwargs.weight_clip", -0.01, "config.objective_kwargs={'weight_clip': -0.01} is invalid"),
+    ("objective_kwargs.gradient_penalty_weight", -1.0, "config.objective_kwargs={'gradient_penalty_weight': -1.0}"),
+    ("objective_kwargs.fgan_generator", "sideways", "config.objective_kwargs={'fgan_generator': 'sideways'}"),
+    ("discriminator_kwargs.features", 0, "config.discriminator_kwargs: "),
+    ("generator_kwargs.num_units", 0, "config.generator_kwargs: "),
+    ("vmap_hparams.g_learning_rate", (1e-3, -1.0), "config.vmap_hparams.g_learning_rate=(0.001, -1.0) is invalid"),
+    ("vmap_hparams.d_learning_rate", (0.0,), "config.vmap_hparams.d_learning_rate=(0.0,) is invalid"),
+    ("vmap_hparams.r1_weight", (1.0, -2.0), "config.vmap_hparams.r1_weight=(1.0, -2.0) is invalid"),
+    ("vmap_hparams.real_target", (0.9, 1.2), "config.vmap_hparams.real_target=(0.9, 1.2) is invalid"),
+    ("vmap_hparams.g_learning_rate", ("a",), "config.vmap_hparams.g_learning_rate=('a',) is invalid"),
+    ("parallel.layout", "pipeline", "config.parallel.layout='pipeline' is invalid"),
+    ("parallel.num_devices", 99, "config.parallel.num_devices=99 is invalid"),
+]
+
+
+@pytest.mark.parametrize("field, value, needle", BAD_VALUES)
+def test_bad_values_are_one_line_naming_field_value_and_allowed(field, value, needle, tmp_path):
+  config = _config()
+  _set(config, field, value)
+  with pytest.raises(ValueError) as err:
+    train.build_gan(config)
+  message = str(err.value)
+  assert message.startswith(needle) and "\n" not in message, message
+  assert not os.listdir(tmp_path)  # nothing is written: build_gan runs before any file
+
+
+def test_simultaneous_updates_with_several_critic_steps_are_refused():
+  with pytest.raises(ValueError, match=r"^config.n_critic=3 is invalid; allowed: 1 with update_mode='simultaneous'"):
+    train.build_gan(_config(n_critic=3, update_mode="simultaneous"))
