@@ -12,6 +12,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from gan_jax import cli
 from gan_jax.paper_figures import nash as nash_figure
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for nash.png/pdf, nash_table.txt and nash.json.")
@@ -30,4 +31,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)
