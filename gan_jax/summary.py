@@ -229,7 +229,8 @@ def _mean_std(s: dict) -> str:
 
 
 def _ci(s: dict) -> str:
-  return "—" if not math.isfinite(s["ci_low"]) else f"[{_format_number(s['ci_low'])}, {_format_number(s['ci_high'])}]"
+  """The Student-t interval (with 3-5 seeds the bootstrap one is too narrow; both are in the CSVs)."""
+  return "—" if not math.isfinite(s["t_low"]) else f"[{_format_number(s['t_low'])}, {_format_number(s['t_high'])}]"
 
 
 def _markdown_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
@@ -293,7 +294,7 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
       stats_rows.append({"member": m["id"], "target": m["target"], **m["overrides"], **s})
   override_keys = sorted({k for m in done for k in m["overrides"]})
   stat_columns = ["member", "target"] + override_keys + ["metric", "kind", "step", "n", "mean", "std", "ci_low",
-                                                         "ci_high"]
+                                                         "ci_high", "t_low", "t_high"]
   _write_csv(os.path.join(workdir, SUMMARY_CSV), stat_columns, [{k: _cell(v) for k, v in r.items()}
                                                                 for r in stats_rows])
 
@@ -301,13 +302,14 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
     mean = m["stats"].get((rank_by, "final"), {"mean": math.nan})["mean"]
     return (not math.isfinite(mean), mean if math.isfinite(mean) else 0.0, m["id"])
 
-  nan_stats = {"n": 0, "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+  nan_stats = {"n": 0, "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+               "t_low": math.nan, "t_high": math.nan}
   ranking_rows, sections = [], []
   counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
   sections.append(
       f"# Sweep summary: {workdir}\n\n{len(members)} members: {counts}. Over seeds: mean ± std (ddof=1) and the "
-      f"{stats.CONFIDENCE:.0%} percentile-bootstrap CI of the mean ({stats.NUM_RESAMPLES} resamples, seed "
-      f"{stats.BOOTSTRAP_SEED}). "
+      f"{stats.CONFIDENCE:.0%} Student-t CI of the mean (summary.csv and ranking.csv also give the percentile-"
+      f"bootstrap CI, {stats.NUM_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}: too narrow with 3-5 seeds). "
       "Final = last evaluation; best = lowest over evaluations.")
   for target in sorted({m["target"] for m in done}):
     ranked = sorted((m for m in done if m["target"] == target), key=rank_key)

@@ -156,3 +156,21 @@ def test_interval_is_affine_equivariant(values, scale, shift):
   tol = 1e-9 * (1.0 + scale * max(abs(v) for v in values) + abs(shift))
   assert low2 == pytest.approx(scale * low + shift, abs=tol)
   assert high2 == pytest.approx(scale * high + shift, abs=tol)
+
+
+@pytest.mark.parametrize("values", [[0.1, 0.3, 0.2], [1.0, 5.0], [2.0, 2.5, -1.0, 0.0, 7.0]])
+def test_t_interval_matches_scipy(values):
+  low, high = stats.t_interval(values + [float("nan")], confidence=0.9)
+  ref = scipy_stats.t.interval(0.9, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values))
+  np.testing.assert_allclose((low, high), ref, rtol=1e-12)
+  s = stats.seed_statistics(values, confidence=0.9, num_resamples=200)
+  assert (s["t_low"], s["t_high"]) == (low, high)
+  # With three seeds the bootstrap interval is the narrower one (why the sweep tables show the t-interval).
+  if len(values) == 3:
+    assert s["ci_high"] - s["ci_low"] < high - low
+
+
+def test_t_interval_needs_two_seeds():
+  assert all(math.isnan(v) for v in stats.t_interval([1.0]))
+  with pytest.raises(ValueError, match="confidence must be in"):
+    stats.t_interval([1.0, 2.0], confidence=1.0)
