@@ -702,8 +702,19 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
       futures = [pool.submit(_worker, mine, workdir, retry_failed, stale_after_s) for _ in range(workers - 1)]
-      here = run_members(mine, workdir, retry_failed, stale_after_s)
-      outcomes = _merge_outcomes([here] + [f.result() for f in futures])
+      results = [run_members(mine, workdir, retry_failed, stale_after_s)]
+      lost = 0
+      for future in futures:
+        try:
+          results.append(future.result())
+        except concurrent.futures.process.BrokenProcessPool:
+          lost += 1
+    if lost:
+      # A worker died (killed, out of memory): the pool is gone with it. Its members hold locks of dead processes,
+      # which `try_claim` takes over, so this process finishes them, resuming from their checkpoints.
+      logging.warning("%d sweep worker(s) died; this process takes over their members.", lost)
+      results.append(run_members(mine, workdir, retry_failed, stale_after_s))
+    outcomes = _merge_outcomes(results)
   outcomes = {m.id: outcomes[m.id] for m in mine}
   return Report(workdir, outcomes, summary.write_results(workdir))
 

@@ -1,9 +1,11 @@
 """Tests of sweeps: grid expansion, stable ids, sharding, claims, and tiny real sweeps (failure isolation, resume,
 skip, concurrent workers, one-line errors of the entry points)."""
+import glob
 import importlib.util
 import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -389,3 +391,33 @@ def test_entry_points_print_one_error_line(tmp_path):
     assert "Traceback" not in err, err
     assert lines[-1].startswith("error: ") and expected[name] in lines[-1], (name, err)
   assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "b")
+
+
+@pytest.mark.slow  # ~60 s cold (a spawned worker is killed mid-member)
+def test_a_killed_worker_does_not_end_the_sweep(tmp_path):
+  workdir = str(tmp_path / "sweep")
+  proc = _run_script("experiments/sweep.py", f"--config={TESTING_SWEEP}:four", f"--workdir={workdir}",
+                     "--processes=2")
+  killed, deadline = None, time.time() + 240
+  while killed is None and time.time() < deadline and proc.poll() is None:
+    for lock in glob.glob(os.path.join(workdir, summary.MEMBERS_DIR, "*", summary.LOCK_FILE)):
+      try:
+        with open(lock) as f:
+          pid = json.load(f).get("pid")
+      except (OSError, ValueError):
+        continue
+      if pid and pid != proc.pid:
+        os.kill(pid, signal.SIGKILL)  # a spawned worker, mid-member
+        killed = pid
+        break
+    time.sleep(0.02)
+  assert killed is not None, "no worker was caught holding a member"
+  out, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+  assert "4 members in this shard: 4 done" in out
+  for m in summary.read_sweep(workdir)["members"]:
+    path = summary.member_dir(workdir, m["id"])
+    assert _events(path)[-1] == "done", m["id"]
+    assert sorted((r["seed"], r["step"]) for r in _metrics(path)) == [(s, t) for s in (0, 1) for t in (0, 2, 4)]
+  with open(os.path.join(workdir, summary.RESULTS_CSV)) as f:
+    assert len(f.readlines()) == 1 + 4 * 2 * 3
