@@ -156,17 +156,25 @@ def _write_csv(path: str, columns: Sequence[str], rows: Sequence[dict]) -> None:
   writers.atomic_write(path, text.getvalue().encode("utf-8"))
 
 
-def _parquet_available() -> bool:
-  try:
-    import pandas  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
-    import pyarrow  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
-  except ImportError:
-    return False
-  return True
+def _write_parquet(path: str, columns: Sequence[str], rows: Sequence[dict]) -> None:
+  """The results table as Parquet through pyarrow (no pandas), written atomically; mixed-type columns as strings."""
+  import pyarrow as pa  # pylint: disable=g-import-not-at-top  (only when results are collected)
+  from pyarrow import parquet as pq  # pylint: disable=g-import-not-at-top
+
+  arrays = []
+  for column in columns:
+    values = [row.get(column) for row in rows]
+    try:
+      arrays.append(pa.array(values))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. an override column holding numbers and strings
+      arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+  tmp = f"{path}.{os.getpid()}.tmp"
+  pq.write_table(pa.Table.from_arrays(arrays, names=list(columns)), tmp)
+  os.replace(tmp, path)
 
 
 def write_results(workdir: str, max_attempts: int = 5) -> list[str]:
-  """Collects `results_table` into DIR/results.csv (and results.parquet when pandas and pyarrow are importable).
+  """Collects `results_table` into DIR/results.csv and DIR/results.parquet (the same table).
 
   Safe with several workers collecting at once: each writes a complete table atomically, then checks that no
   member finished or failed while it was reading; if one did, its table may have replaced a more complete one, so it
@@ -187,14 +195,9 @@ def write_results(workdir: str, max_attempts: int = 5) -> list[str]:
   for _ in range(max_attempts):
     before = _status_fingerprint(workdir, sweep)
     columns, rows = results_table(workdir)
-    paths = [os.path.join(workdir, RESULTS_CSV)]
+    paths = [os.path.join(workdir, RESULTS_CSV), os.path.join(workdir, RESULTS_PARQUET)]
     _write_csv(paths[0], columns, rows)
-    if _parquet_available():
-      import pandas as pd  # pylint: disable=g-import-not-at-top
-      paths.append(os.path.join(workdir, RESULTS_PARQUET))
-      tmp = f"{paths[1]}.{os.getpid()}.tmp"
-      pd.DataFrame(rows, columns=columns).to_parquet(tmp)
-      os.replace(tmp, paths[1])
+    _write_parquet(paths[1], columns, rows)
     if _status_fingerprint(workdir, sweep) == before:
       break
   return paths

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from pyarrow import parquet as pq
 
 from gan_jax import summary
 
@@ -83,8 +84,10 @@ def test_results_table_is_tidy(sweep_dir):
   assert by_key[("a", "0", "10")]["n_critic"] == "1"  # not overridden by a: its config's value
   assert by_key[("d", "0", "0")]["status"] == "failed"
   assert {r["status"] for r in rows if r["member"] != "d"} == {"done"}
-  # Private on purpose: whether pandas/pyarrow are importable decides if the Parquet file is written.
-  assert os.path.exists(os.path.join(sweep_dir, summary.RESULTS_PARQUET)) == summary._parquet_available()
+  # results.parquet holds the same table as results.csv (read back with pyarrow, no pandas).
+  table = pq.read_table(os.path.join(sweep_dir, summary.RESULTS_PARQUET)).to_pylist()
+  assert [(r["member"], r["seed"], r["step"], r["status"]) for r in table] == [
+      (r["member"], int(r["seed"]), int(r["step"]), r["status"]) for r in rows]
 
 
 def test_summarize_known_answer(sweep_dir):
