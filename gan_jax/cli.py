@@ -8,6 +8,7 @@ naming the flag and what is allowed.
 from collections.abc import Sequence
 import os
 import sys
+import tempfile
 from typing import NoReturn
 
 from absl import flags
@@ -52,13 +53,34 @@ def unknown_override(argv: Sequence[str], config_flag: str = "config") -> str | 
   return None
 
 
+def workdir_problem(path: str) -> str | None:
+  """Why `path` cannot be (or become) a writable directory, or None; nothing is left behind."""
+  existing = os.path.abspath(path)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    return f"{existing!r} is a file, not a directory"
+  try:  # os.access says yes to root everywhere; a real attempt does not
+    os.rmdir(tempfile.mkdtemp(dir=existing))
+  except OSError as e:
+    return f"cannot create directories in {existing!r} ({e.strerror})"
+  return None
+
+
 def parse_flags(argv: Sequence[str]) -> list[str]:
-  """`absl.app.run`'s `flags_parser`: absl's parsing, with its failures turned into one `error:` line (exit 2)."""
+  """`absl.app.run`'s `flags_parser`: absl's parsing, with its failures turned into one `error:` line (exit 2).
+
+  A `--workdir` that cannot be created or written is refused here too, before anything runs.
+  """
   spec = _flag_value(argv, "config")
   if spec is not None and not os.path.isfile(spec.split(":", 1)[0]):
     # config_flags would report it only when main first reads the config, as a traceback.
     usage_error(f"--config={spec}: config file {spec.split(':', 1)[0]!r} does not exist")
   try:
-    return flags.FLAGS(list(argv))
+    rest = flags.FLAGS(list(argv))
   except (flags.Error, AttributeError, KeyError, TypeError, ValueError, OSError) as e:
     usage_error(unknown_override(argv) or e)
+  workdir = flags.FLAGS["workdir"].value if "workdir" in flags.FLAGS else None
+  if workdir and (problem := workdir_problem(workdir)):
+    usage_error(f"--workdir={workdir}: {problem}")
+  return rest

@@ -36,13 +36,23 @@ def test_usage_error_is_one_line_and_status_2(capsys):
 
 
 @pytest.mark.parametrize("args", [
-    [f"--config={TESTING}", "--config.foo=1"],
-    ["--config=configs/nope.py"],
-    [f"--config={TESTING}", "--config.batch_size=abc"],
+    [f"--config={TESTING}", "--config.foo=1", "--workdir=WORKDIR"],
+    ["--config=configs/nope.py", "--workdir=WORKDIR"],
+    [f"--config={TESTING}", "--config.batch_size=abc", "--workdir=WORKDIR"],
+    [f"--config={TESTING}", "--workdir=/proc/gan_jax_run"],
 ])
 def test_entry_point_flag_errors_exit_2_without_traceback(args, tmp_path):
-  proc = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train.py"), *args,
-                         f"--workdir={tmp_path / 'w'}"], cwd=ROOT, capture_output=True, text=True)
+  args = [a.replace("WORKDIR", str(tmp_path / "w")) for a in args]
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train.py"), *args],
+                        cwd=ROOT, capture_output=True, text=True)
   assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
   assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
   assert not (tmp_path / "w").exists()
+
+
+def test_workdir_problems_are_found_without_creating_anything(tmp_path):
+  assert cli.workdir_problem(str(tmp_path / "new" / "deeper")) is None
+  assert not (tmp_path / "new").exists() and os.listdir(tmp_path) == []
+  (tmp_path / "file").write_text("x")
+  assert "is a file, not a directory" in cli.workdir_problem(str(tmp_path / "file" / "run"))
+  assert "cannot create directories in '/proc'" in cli.workdir_problem("/proc/gan_jax_run")
