@@ -3,6 +3,7 @@
   python experiments/sweep.py --config=configs/sweeps/objectives.py --workdir=runs/sweep_objectives
   python experiments/sweep.py ... --processes=2                          # two local worker processes
   python experiments/sweep.py ... --shard_index=$SLURM_ARRAY_TASK_ID --num_shards=16   # one task of a job array
+  python experiments/sweep.py ... --launcher=submitit --slurm_partition=gpu --gpus_per_task=1 --timeout_min=120
 
 `--config.field=value` overrides the base config of every member. Re-running skips finished members and resumes
 the others; see gan_jax/sweep.py for the grid syntax, the directory layout, locks and the SLURM recipe. Summarise
@@ -15,7 +16,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from gan_jax import cli
-from gan_jax import sweep
+from gan_jax import launch
 from gan_jax import writers
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -26,6 +27,14 @@ _NUM_SHARDS = flags.DEFINE_integer("num_shards", 1, "Number of shards (e.g. SLUR
 _PROCESSES = flags.DEFINE_integer("processes", 1, "Local worker processes.")
 _RETRY_FAILED = flags.DEFINE_bool("retry_failed", False, "Run members that failed before again.")
 _STALE_AFTER_S = flags.DEFINE_float("stale_after_s", 600.0, "Age of a lock's heartbeat after which it is stale.")
+_LAUNCHER = flags.DEFINE_enum("launcher", "local", ["local", "submitit"],
+                              "local: worker processes here; submitit: one job array (SLURM, else local processes).")
+_CLUSTER = flags.DEFINE_string("submitit_cluster", None, "Force submitit's backend: slurm | local | debug.")
+_PARTITION = flags.DEFINE_string("slurm_partition", None, "SLURM partition of the array tasks.")
+_TIMEOUT_MIN = flags.DEFINE_integer("timeout_min", 60, "Time limit of one task (a task requeued past it resumes).")
+_GPUS = flags.DEFINE_integer("gpus_per_task", 0, "GPUs per array task.")
+_CPUS = flags.DEFINE_integer("cpus_per_task", 1, "CPUs per array task.")
+_PARALLELISM = flags.DEFINE_integer("array_parallelism", 16, "Array tasks running at once.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -34,10 +43,13 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   writers.quiet_library_logs()
   try:
-    report = sweep.run_file(
-        flags.FLAGS["config"].config_filename, _CONFIG.value, _WORKDIR.value, shard_index=_SHARD_INDEX.value,
-        num_shards=_NUM_SHARDS.value, processes=_PROCESSES.value, retry_failed=_RETRY_FAILED.value,
-        stale_after_s=_STALE_AFTER_S.value)
+    report = launch.run_file(
+        flags.FLAGS["config"].config_filename, _CONFIG.value, _WORKDIR.value, launcher=_LAUNCHER.value,
+        executor_options=dict(cluster=_CLUSTER.value, partition=_PARTITION.value, timeout_min=_TIMEOUT_MIN.value,
+                              gpus_per_task=_GPUS.value, cpus_per_task=_CPUS.value,
+                              array_parallelism=_PARALLELISM.value),
+        shard_index=_SHARD_INDEX.value, num_shards=_NUM_SHARDS.value, processes=_PROCESSES.value,
+        retry_failed=_RETRY_FAILED.value, stale_after_s=_STALE_AFTER_S.value)
   except (ValueError, OSError) as e:
     sys.exit(f"error: {e}")
   print(report.format())

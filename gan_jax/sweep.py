@@ -661,6 +661,23 @@ def _merge_outcomes(results: Iterable[dict[str, str]]) -> dict[str, str]:
   return merged
 
 
+def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_index: int = 0,
+            num_shards: int = 1, stale_after_s: float = 600.0, config_path: str | None = None) -> list[Member]:
+  """Expands and validates the sweep, claims `workdir` for it (sweep.json), and returns this shard's members.
+
+  Raises:
+    ValueError: for an invalid sweep or shard, or a workdir holding another sweep, before anything trains.
+  """
+  if not stale_after_s > 0:
+    raise ValueError(f"stale_after_s must be > 0, got {stale_after_s!r}")
+  members = expand(config, sweep)
+  mine = shard(members, shard_index, num_shards)
+  check_workdir(workdir, members, sweep)
+  os.makedirs(os.path.join(workdir, summary.MEMBERS_DIR), exist_ok=True)
+  write_sweep_file(workdir, members, sweep, config_path)
+  return mine
+
+
 def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_index: int = 0, num_shards: int = 1,
         processes: int = 1, retry_failed: bool = False, stale_after_s: float = 600.0,
         config_path: str | None = None) -> Report:
@@ -686,13 +703,8 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
   """
   if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
     raise ValueError(f"processes must be an integer >= 1, got {processes!r}")
-  if not stale_after_s > 0:
-    raise ValueError(f"stale_after_s must be > 0, got {stale_after_s!r}")
-  members = expand(config, sweep)
-  mine = shard(members, shard_index, num_shards)
-  check_workdir(workdir, members, sweep)
-  os.makedirs(os.path.join(workdir, summary.MEMBERS_DIR), exist_ok=True)
-  write_sweep_file(workdir, members, sweep, config_path)
+  mine = prepare(config, sweep, workdir, shard_index=shard_index, num_shards=num_shards,
+                 stale_after_s=stale_after_s, config_path=config_path)
   workers = min(processes, len(mine))
   if workers <= 1:
     outcomes = run_members(mine, workdir, retry_failed, stale_after_s)
