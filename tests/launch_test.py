@@ -1,5 +1,6 @@
 """Tests of the submitit launcher: a sweep as a job array, run in-process (debug) and as local processes (slow)."""
 import csv
+import json
 import os
 
 import pytest
@@ -8,6 +9,7 @@ from gan_jax import config as config_lib
 from gan_jax import launch
 from gan_jax import summary
 from gan_jax import sweep
+from gan_jax import writers
 
 pytest.importorskip("submitit")
 
@@ -62,3 +64,24 @@ def test_run_file_chooses_the_launcher_by_name(tmp_path):
   report = launch.run_file(TESTING_SWEEP, config, str(tmp_path / "sweep"), launcher="submitit",
                            executor_options=dict(cluster="debug"))
   assert set(report.outcomes.values()) == {"done"} and (tmp_path / "sweep" / "submitit").is_dir()
+
+
+@pytest.mark.slow  # ~4 min: a member longer than submitit's 1-minute local time limit, and the same run uninterrupted
+def test_a_task_past_its_time_limit_is_requeued_and_resumes_bit_identical(tmp_path):
+  config = config_lib.load_config_file(TESTING_SWEEP)
+  # Long enough (~2 min at ~2 ms a step) to outlive the 1-minute time limit.
+  config.num_steps, config.batch_size, config.eval_kde_samples = 60000, 2048, 0
+  config.eval_every = config.checkpoint_every = 5000
+  grid = sweep.Sweep(grid=sweep.product({"objective": ["non_saturating"]}), seeds=1)
+  executor = launch.make_executor(str(tmp_path / "submitit"), cluster="local", timeout_min=1)
+  report = launch.submit(config, grid, str(tmp_path / "requeued"), executor)
+  (member_id, outcome), = report.outcomes.items()
+  assert outcome == "done"
+  requeued = summary.member_dir(str(tmp_path / "requeued"), member_id)
+  with open(os.path.join(requeued, summary.EVENTS_FILE)) as f:
+    events = [json.loads(line)["event"] for line in f]
+  assert events[0] == "start" and events[-1] == "done" and "interrupted" in events, events
+  sweep.run(config, grid, str(tmp_path / "straight"))
+  straight = summary.member_dir(str(tmp_path / "straight"), member_id)
+  assert writers.read_metrics(os.path.join(requeued, "metrics.jsonl")) == writers.read_metrics(
+      os.path.join(straight, "metrics.jsonl"))
