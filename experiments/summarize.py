@@ -9,6 +9,7 @@ import sys
 from absl import app
 from absl import flags
 
+from gan_jax import cli
 from gan_jax import summary
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory (written by experiments/sweep.py).")
@@ -27,4 +28,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -13,6 +13,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from gan_jax import cli
 from gan_jax import image_metrics
 from gan_jax import input_pipeline
 
@@ -37,4 +38,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)
