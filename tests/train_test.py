@@ -174,6 +174,11 @@ BAD_VALUES = [
     ("vmap_hparams.g_learning_rate", ("a",), "config.vmap_hparams.g_learning_rate=('a',) is invalid"),
     ("parallel.layout", "pipeline", "config.parallel.layout='pipeline' is invalid"),
     ("parallel.num_devices", 99, "config.parallel.num_devices=99 is invalid"),
+    ("parallel.num_devices", -1, "config.parallel.num_devices=-1 is invalid"),
+    ("n_critic", -2, "config.n_critic=-2 is invalid"),
+    ("eval_samples", -3, "config.eval_samples=-3 is invalid"),
+    ("objective_kwargs.real_target", 0.0, "config.objective_kwargs={'real_target': 0.0} is invalid"),
+    ("vmap_hparams.r2_weight", (float("inf"),), "config.vmap_hparams.r2_weight=(inf,) is invalid"),
 ]
 
 
