@@ -29,8 +29,7 @@ def main(argv):
   try:
     compare.validate(_CONFIG.value)
   except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)  # a usage error: nothing was written or compiled
+    cli.usage_error(e)  # exit status 2: nothing was written or compiled
   try:
     print(compare.run_demo(_CONFIG.value, _WORKDIR.value))
   except (engine.NonFiniteError, workdir.WorkdirBusyError, ValueError) as e:

@@ -9,7 +9,6 @@ InfoGAN runs get `infogan_categorical.png` (columns: the categorical code) and `
 (columns: continuous code j from −2 to 2, rows: categories), the picture of Chen et al. 2016, Fig. 2.
 """
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -83,7 +82,7 @@ def main(argv):
     paths = write_grids(_WORKDIR.value, label=_LABEL.value, num=_NUM.value, replica=_REPLICA.value,
                         seed=_SEED.value, out_dir=_OUT_DIR.value)
   except ValueError as e:
-    sys.exit(f"error: {e}")
+    cli.usage_error(e)  # exit status 2: bad input, nothing ran
   for path in paths:
     print(path)
 

@@ -4,7 +4,6 @@
 
 Writes WORKDIR/summary.md, summary.csv, ranking.csv and refreshes results.csv; prints the Markdown.
 """
-import sys
 
 from absl import app
 from absl import flags
@@ -24,7 +23,7 @@ def main(argv):
   try:
     print(summary.summarize(_WORKDIR.value, metrics=_METRICS.value, rank_by=_RANK_BY.value))
   except (ValueError, OSError) as e:
-    sys.exit(f"error: {e}")
+    cli.usage_error(e)  # exit status 2: bad input, nothing ran
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def main(argv):
         shard_index=_SHARD_INDEX.value, num_shards=_NUM_SHARDS.value, processes=_PROCESSES.value,
         retry_failed=_RETRY_FAILED.value, stale_after_s=_STALE_AFTER_S.value)
   except (ValueError, OSError) as e:
-    sys.exit(f"error: {e}")
+    cli.usage_error(e)  # exit status 2: bad input, nothing ran
   print(report.format())
   if failure := report.failure_line():  # a batch scheduler must see the sweep fail (SLURM takes exit 0 as success)
     sys.exit(f"error: {failure}")

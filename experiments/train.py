@@ -39,8 +39,7 @@ def main(argv):
       parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     train.build_gan(_CONFIG.value)  # Validates every field before anything compiles.
   except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)  # a usage error: nothing was written or compiled
+    cli.usage_error(e)  # exit status 2: nothing was written or compiled
   try:
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   # ValueError: data or metric classifier missing, or the workdir holds another run.

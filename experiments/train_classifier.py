@@ -7,7 +7,6 @@ cores, 98.6 % test accuracy). Train one per image size a GAN is evaluated at, e.
 upsampled to 32×32 (about 45 s).
 TFDS datasets (mnist, fashion_mnist, cifar10) must be prepared in --data_dir first (see gan_jax/input_pipeline.py).
 """
-import sys
 
 from absl import app
 from absl import flags
@@ -32,7 +31,7 @@ def main(argv):
     path, classifier = image_metrics.train_and_save_classifier(
         _DATASET.value, _DATA_DIR.value, image_size=_IMAGE_SIZE.value, seed=_SEED.value, num_steps=_NUM_STEPS.value)
   except ValueError as e:
-    sys.exit(f"error: {e}")
+    cli.usage_error(e)  # exit status 2: bad input, nothing ran
   logging.info("Saved %s (test accuracy %.4f).", path, classifier.test_accuracy)
   print(f"{path}: test accuracy {classifier.test_accuracy:.4f}")
 
