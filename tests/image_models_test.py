@@ -108,7 +108,8 @@ def test_pinned_parameter_counts_at_default_sizes():
       1_088 + 131_072 + 256 + 6_273 + 802_816 + 256 + 1_290 + 258) == 943_309
 
 
-@pytest.mark.parametrize("size", [8, 16, 28, 32])
+@pytest.mark.parametrize("size", [8, 28, pytest.param(16, marks=pytest.mark.slow),
+                                  pytest.param(32, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_dcgan_shapes_and_counts(size, channels):
   gen = im.DCGANGenerator(image_size=size, channels=channels, latent_dim=16, features=8)

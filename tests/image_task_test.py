@@ -179,6 +179,7 @@ def _rows(path):
   return {(r["step"], r["seed"]): r for r in writers.read_metrics(os.path.join(path, "metrics.jsonl"))}
 
 
+@pytest.mark.slow  # ~40 s cold; train_test checks resume through the same engine loop by default
 def test_resume_is_exact_with_batch_norm_state(tmp_path):
   # The uninterrupted run sends its batches 1 step at a time: the split of a chunk changes no number either.
   c = _config("dcgan_cond", num_seeds=2, steps_per_transfer=1)

@@ -281,6 +281,7 @@ def _events(path):
     return [json.loads(line)["event"] for line in f]
 
 
+@pytest.mark.slow  # ~30 s cold (five sweep passes); launch_test runs a sweep end to end by default
 def test_sweep_isolates_a_failure_skips_finished_and_resumes_unfinished(tmp_path, monkeypatch):
   workdir = str(tmp_path / "sweep")
   config = testing_sweep.get_config()

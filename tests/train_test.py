@@ -118,6 +118,7 @@ def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path):
   assert manager.all_steps() == [2, 4]
 
 
+@pytest.mark.slow  # ~20 s (three processes); workdir_test and cli_test check the same errors in-process
 def test_entry_point_refuses_a_busy_or_foreign_workdir_in_one_line(tmp_path):
   assert _run_train(tmp_path / "w", "--config.num_steps=2", check=True).returncode == 0
   proc = _run_train(tmp_path / "w", "--config.num_steps=2", "--config.batch_size=16")
