@@ -134,12 +134,11 @@ def restore_latest(manager: ocp.CheckpointManager, target: Any) -> tuple[Any, in
         reason = " ".join(f"{type(e).__name__}: {e}".split())[:200]
         logging.warning("Skipped checkpoint step %d: it does not restore (%s).", step, reason)
         skipped.append(step)
-        continue
-      finally:
-        gc.collect()
-      for bad in skipped:
-        _delete(manager, bad)
-      return restored, step
+      else:
+        for bad in skipped:
+          _delete(manager, bad)
+        return restored, step
+      gc.collect()  # only after a failed step (and outside `except`, so the failure's frames are released)
   raise ValueError(f"no checkpoint in {manager.directory} restores (steps {', '.join(map(str, steps))} all fail); "
                    "delete the directory to start the run again")
 
@@ -162,7 +161,6 @@ def _quiet_closed_loop_callbacks() -> Iterator[None]:
   try:
     yield
   finally:
-    gc.collect()
     sys.unraisablehook = previous
 
 

@@ -33,8 +33,7 @@ class MemberTask:
   def checkpoint(self, member: sweep_lib.Member) -> Any:
     """submitit's requeue hook: the same call again; the member resumes from its Orbax checkpoint."""
     import submitit  # pylint: disable=g-import-not-at-top  (an extra)
-    return submitit.helpers.DelayedSubmission(MemberTask(self.workdir, self.retry_failed, self.stale_after_s),
-                                              member)
+    return submitit.helpers.DelayedSubmission(self, member)
 
 
 def make_executor(folder: str, *, cluster: str | None = None, partition: str | None = None, timeout_min: int = 60,

@@ -63,11 +63,12 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
 
 
 def sample_real(gan: engine.GAN, target: Any, state: engine.TrainState) -> jax.Array:
-  """The real batches step `state.step` trains on, (n_critic, batch_size, dim), drawn from the target."""
-  p = gan.players
+  """The real batches step `state.step` trains on, (n_critic, batch_size, dim), drawn from the target.
+
+  `engine.train_step` splits them over devices (the layout's `shard_batch`).
+  """
   real = target.sample(engine.data_key(state), gan.n_critic * gan.batch_size)
-  real = real.reshape(gan.n_critic, gan.batch_size, p.data_dim)
-  return real if p.shard_batch is None else p.shard_batch(real, 1)
+  return real.reshape(gan.n_critic, gan.batch_size, gan.players.data_dim)
 
 
 def train_steps(gan: engine.GAN, target: Any, state: engine.TrainState, num_steps: int

@@ -44,7 +44,7 @@ def test_checkpoint_requeues_the_same_member():
   member = sweep.expand(config, sweep.load_sweep(TESTING_SWEEP))[0]
   task = launch.MemberTask("/tmp/w", retry_failed=True, stale_after_s=5.0)
   delayed = task.checkpoint(member)
-  assert delayed.args == (member,) and vars(delayed.function) == vars(task)
+  assert delayed.args == (member,) and delayed.function is task
 
 
 @pytest.mark.parametrize("kwargs, needle", [({"timeout_min": 0}, "timeout_min=0"), ({"gpus_per_task": -1}, "gpus"),
