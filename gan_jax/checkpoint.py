@@ -143,6 +143,22 @@ def restore_latest(manager: ocp.CheckpointManager, target: Any) -> tuple[Any, in
                    "delete the directory to start the run again")
 
 
+def restore_step(manager: ocp.CheckpointManager, target: Any, step: int) -> Any:
+  """Restores the checkpoint saved at `step` into the structure of `target` (see `restore_latest`).
+
+  Raises:
+    ValueError: `step` was not saved (the message lists the saved steps).
+    CheckpointMismatchError: the checkpoint's tree paths, shapes or dtypes differ from `target`'s.
+  """
+  steps = sorted(manager.all_steps())
+  if not _is_int(step) or step not in steps:
+    saved = ", ".join(map(str, steps)) or "none"
+    raise ValueError(f"step={step!r} was not saved in {manager.directory}; allowed: a saved step ({saved})")
+  _check_matches(manager.item_metadata(step).tree, target, step)
+  with _quiet_closed_loop_callbacks():
+    return manager.restore(step, args=ocp.args.StandardRestore(target))
+
+
 @contextlib.contextmanager
 def _quiet_closed_loop_callbacks() -> Iterator[None]:
   """Drops the 'Event loop is closed' errors of a failed restore's leftover callbacks while the block runs.

@@ -8,6 +8,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from gan_jax import parallel
+from gan_jax import probe
 
 
 def load_config_file(spec: str, function: str = "get_config") -> Any:
@@ -86,6 +87,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep_checkpoints = 3
   c.plot_every = 1000                # density / sample plots at evaluations that are multiples of this, and at
                                      # the last step (0 = none)
+  # The divergence probe (`probe.py`: fresh critics against the frozen generator) at evaluations that are
+  # multiples of this, and at the last step, into <workdir>/probe.jsonl (0 = off; experiments/probe.py runs it
+  # on a finished run's checkpoints). `probe` holds its `probe.ProbeSpec` fields.
+  c.probe_every = 0
+  c.probe = ml_collections.ConfigDict(probe.spec_fields())
   return c
 
 
@@ -109,6 +115,9 @@ def testing_config(**overrides: Any) -> ml_collections.ConfigDict:
   c.eval_kde_samples = 100
   c.checkpoint_every = 2
   c.plot_every = 0
+  # A probe of seconds (off unless a test sets probe_every).
+  c.probe.update(dict(num_critics=2, num_steps=100, batch_size=128, validate_every=50, num_train=2048,
+                      num_validation=256, num_test=512))
   for field, value in overrides.items():
     c[field] = value
   return c

@@ -28,6 +28,7 @@ import optax
 from gan_jax import checkpoint
 from gan_jax import objectives as objectives_lib
 from gan_jax import parallel
+from gan_jax import probe
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 
@@ -161,6 +162,10 @@ def validate_loop_config(config: ml_collections.ConfigDict) -> None:
     fail("objective_kwargs", objective_kwargs(config), str(e))
   if config.get("checkpoint_every", 1) < 0:
     fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
+  probe_every = config.get("probe_every", 0)
+  if not isinstance(probe_every, int) or isinstance(probe_every, bool) or probe_every < 0:
+    fail("probe_every", probe_every, "an integer >= 0 (0 = off)")
+  probe.spec_from_config(config.get("probe"))
 
 
 # Each vmapped value is checked like its scalar field: (is it allowed, what is allowed).
@@ -511,6 +516,8 @@ class Program(NamedTuple):
   plot: Callable[[Any, int, writers.MetricWriter], None]  # (state, step, writer): figures of an evaluation
   target_name: str                     # the rows' "target" column
   headline: tuple[str, ...]            # metrics the progress line shows, first one present
+  # state -> estimate name -> per-replica values (R,): the divergence probe (`probe.py`), for `probe_every`.
+  probe: Callable[[Any], dict] | None = None
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
@@ -549,15 +556,24 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
                                       max_to_keep=config.get("keep_checkpoints", 3))
   restored = checkpoint.restore_latest(manager, state)
+  probe_path = os.path.join(workdir, probe.PROBE_FILE)
+  probe_every = config.get("probe_every", 0) if program.probe is not None and is_main_process() else 0
   if restored is not None:
     state, step = restored
     kept = writers.truncate_metrics(metrics_path, step) if chief and os.path.exists(metrics_path) else 0
+    if chief:
+      writers.truncate_metrics(probe_path, step)
     logging.info("Resumed from step %d (%d metric rows kept).", step, kept)
   else:
     step = 0
-    if chief and os.path.exists(metrics_path):
-      writers.truncate_metrics(metrics_path, -1)
-    writer.write_rows(rows_at(0, replicas, None, program.evaluate(state)))
+    if chief:
+      for path in (metrics_path, probe_path):
+        writers.truncate_metrics(path, -1)
+    rows = rows_at(0, replicas, None, program.evaluate(state))
+    writer.write_rows(rows)
+    if probe_every:
+      writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
+    rows = None
   last_saved = step if restored is not None else None
 
   checkpoint_every = config.get("checkpoint_every", 0)
@@ -583,6 +599,8 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
     writer.write_rows(rows)
     if plot_every and (step % plot_every == 0 or step == config.num_steps):
       program.plot(state, step, writer)
+    if probe_every and (step % probe_every == 0 or step == config.num_steps):
+      writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
     if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
       checkpoint.save(manager, step, state)
       last_saved = step
@@ -593,14 +611,19 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
 
 
-def restore_latest(gan: GAN, config: ml_collections.ConfigDict, workdir: str) -> tuple[TrainState, int]:
-  """The latest checkpoint of a run's replicas: (state stacked over replicas, step).
+def restore_latest(gan: GAN, config: ml_collections.ConfigDict, workdir: str, step: int | None = None
+                   ) -> tuple[TrainState, int]:
+  """The latest checkpoint of a run's replicas, or the one of `step`: (state stacked over replicas, step).
 
   Raises:
-    ValueError: when `workdir` holds no checkpoint.
+    ValueError: when `workdir` holds no checkpoint, or `step` was not saved.
   """
   abstract = jax.eval_shape(lambda: init_states(gan, parallel.replicas_of(config)))
   manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"))
+  if step is not None:
+    if not manager.all_steps():
+      raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
+    return checkpoint.restore_step(manager, abstract, step), step
   restored = checkpoint.restore_latest(manager, abstract)
   if restored is None:
     raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")

@@ -35,6 +35,7 @@ from gan_jax import image_models
 from gan_jax import input_pipeline
 from gan_jax import parallel
 from gan_jax import players as players_lib
+from gan_jax import probe as probe_lib
 
 Inputs = players_lib.Inputs
 # Objectives whose discriminator loss needs per-sample input gradients: BatchNorm couples the samples of a batch.
@@ -380,7 +381,69 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
     writer.write_images(step, {"samples": grid})
 
   return engine.Program(init=init, chunk=chunk, evaluate=evaluate_host, plot=plot, target_name=config.dataset,
-                        headline=("fcd", "js_lower_bound", "w1_critic"))
+                        headline=("fcd", "js_lower_bound", "w1_critic"),
+                        probe=probe_for(config, gan) if config.get("probe_every", 0) else None)
+
+
+# Folded into a replica's evaluation key: the probe's samples are independent of the evaluation's.
+PROBE_STREAM = 0x9B0E
+
+
+def probe_spec(spec: probe_lib.ProbeSpec, num_train: int, num_test: int) -> probe_lib.ProbeSpec:
+  """`spec` with its splits sized to a dataset: at most the held-out split's images for `num_test`, a tenth of the
+  training split for validation (at most `spec.num_validation`) and the rest of it for training.
+
+  Raises:
+    ValueError: a split too small for `spec.batch_size`.
+  """
+  num_validation = min(spec.num_validation, num_train // 10)
+  if num_train - num_validation < spec.batch_size or num_validation < 1:
+    raise ValueError(f"the dataset's {num_train} training images are too few for the probe; allowed: at least "
+                     f"probe.batch_size ({spec.batch_size}) + a tenth for validation")
+  return spec.replace(num_train=num_train - num_validation, num_validation=num_validation,
+                      num_test=min(spec.num_test, num_test))
+
+
+def probe(gan: engine.GAN, train_images: np.ndarray, test_images: np.ndarray, spec: probe_lib.ProbeSpec) -> Any:
+  """The jitted divergence probe of every replica: state -> {estimate: (R,)} (`probe.estimates`).
+
+  p's critics train on the real training images (flattened) and their bounds are read on the held-out split;
+  g's images are drawn fresh from each replica's generator in evaluation mode (labels cycling over the classes
+  for conditional GANs, like the evaluation). `spec` must be sized with `probe_spec`.
+  """
+  flat = lambda x: jnp.reshape(x, (x.shape[0], -1)).astype(jnp.float32)
+  real_train = flat(jnp.asarray(train_images))
+  real_test = flat(jnp.asarray(test_images[:spec.num_test]))
+
+  def one(state, real_train, real_test):
+    k_split, k_fake, k_probe = jax.random.split(jax.random.fold_in(engine.eval_key(state), PROBE_STREAM), 3)
+    n = spec.num_train + spec.num_validation + spec.num_test
+    fake, _ = gan.players.generate(state.g_params, state.g_batch_stats, eval_inputs(gan, k_fake, n), train=False)
+    fake = flat(fake)
+    order = jax.random.permutation(k_split, real_train.shape[0])
+    real = real_train[order]
+    splits = probe_lib.Splits(
+        train=(real[:spec.num_train], fake[:spec.num_train]),
+        validation=(real[spec.num_train:spec.num_train + spec.num_validation],
+                    fake[spec.num_train:spec.num_train + spec.num_validation]),
+        test=(real_test, fake[spec.num_train + spec.num_validation:]))
+    return probe_lib.estimates(spec, splits, k_probe)
+  # The images are arguments, not constants folded into the program.
+  jitted = jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+  return lambda state: jitted(state, real_train, real_test)
+
+
+def probe_for(config: ml_collections.ConfigDict, gan: engine.GAN) -> Any:
+  """`probe` on the run's dataset: its training split against its held-out split (`config.eval_split`)."""
+  image_size = config.get("image_size") or None
+  data_dir = config.get("data_dir") or None
+  train = input_pipeline.load(config.dataset, "train", data_dir=data_dir, image_size=image_size)
+  held_out = input_pipeline.load(config.dataset, config.get("eval_split", "test"), data_dir=data_dir,
+                                 image_size=image_size)
+  spec = probe_spec(probe_lib.spec_from_config(config.get("probe")), len(train), len(held_out))
+  # A fixed shuffle, like the evaluation's held-out images.
+  test = held_out.read(np.sort(np.random.default_rng(0).permutation(len(held_out))[:spec.num_test])).images
+  return probe(gan, train.read(np.arange(len(train))).images, test, spec)
 
 
 def grid_images(gan: engine.GAN, state: engine.TrainState, inputs: Inputs | None = None) -> jax.Array:
@@ -393,15 +456,15 @@ def grid_images(gan: engine.GAN, state: engine.TrainState, inputs: Inputs | None
   return images
 
 
-def load_latest(config: ml_collections.ConfigDict, workdir: str
+def load_latest(config: ml_collections.ConfigDict, workdir: str, step: int | None = None
                 ) -> tuple[engine.GAN, input_pipeline.ImageDataset | None, engine.TrainState, int]:
-  """Restores the latest checkpoint of an image run: (gan, None, state stacked over replicas, step).
+  """Restores the latest checkpoint of an image run, or that of `step`: (gan, None, state over replicas, step).
 
   Raises:
-    ValueError: when `workdir` holds no checkpoint.
+    ValueError: when `workdir` holds no checkpoint, or `step` was not saved.
   """
   gan = build_gan(config)
-  state, step = engine.restore_latest(gan, config, workdir)
+  state, step = engine.restore_latest(gan, config, workdir, step)
   return gan, None, state, step
 
 

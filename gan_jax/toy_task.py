@@ -17,8 +17,13 @@ from gan_jax import evaluation
 from gan_jax import models
 from gan_jax import parallel
 from gan_jax import players as players_lib
+from gan_jax import probe as probe_lib
 from gan_jax import targets as targets_lib
 from gan_jax import writers
+
+
+# Folded into a replica's evaluation key: the probe's samples are independent of the evaluation's.
+PROBE_STREAM = 0x9B0E
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -116,6 +121,20 @@ def eval_spec(config: ml_collections.ConfigDict) -> evaluation.EvalSpec:
   )
 
 
+def probe(gan: engine.GAN, target: Any, spec: probe_lib.ProbeSpec) -> Any:
+  """The jitted divergence probe of every replica: state -> {estimate: (R,)} (`probe.estimates`).
+
+  Per replica, fresh critics train on new samples of the target and of that replica's frozen generator; the
+  replicas' critics train together as one program. The keys derive from each replica's evaluation key, so a
+  resumed run probes exactly as an uninterrupted one.
+  """
+  def one(state):
+    k_split, k_probe = jax.random.split(jax.random.fold_in(engine.eval_key(state), PROBE_STREAM))
+    sample_g = lambda key, n: gan.players.sample(state.g_params, key, n)
+    return probe_lib.estimates(spec, probe_lib.draw_splits(target.sample, sample_g, spec, k_split), k_probe)
+  return jax.jit(jax.vmap(one))
+
+
 def plot(gan: engine.GAN, target: Any, state: engine.TrainState, step: int, workdir: str,
          writer: writers.MetricWriter) -> None:
   """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (single process only)."""
@@ -150,16 +169,18 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
       plot=lambda state, step, writer: plot(gan, target, state, step, workdir, writer),
       target_name=config.target,
       headline=("js", "js_kde"),
+      probe=probe(gan, target, probe_lib.spec_from_config(config.get("probe"))) if config.get("probe_every", 0)
+      else None,
   )
 
 
-def load_latest(config: ml_collections.ConfigDict, workdir: str
+def load_latest(config: ml_collections.ConfigDict, workdir: str, step: int | None = None
                 ) -> tuple[engine.GAN, Any, engine.TrainState, int]:
-  """Restores the latest checkpoint of a run: (gan, target, state stacked over seeds, step).
+  """Restores the latest checkpoint of a run, or that of `step`: (gan, target, state stacked over seeds, step).
 
   Raises:
-    ValueError: when `workdir` holds no checkpoint.
+    ValueError: when `workdir` holds no checkpoint, or `step` was not saved.
   """
   gan = build_gan(config)
-  state, step = engine.restore_latest(gan, config, workdir)
+  state, step = engine.restore_latest(gan, config, workdir, step)
   return gan, targets_lib.get_target(config.target), state, step

@@ -72,10 +72,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[
   return engine.run(config, workdir, task_of(config).program(config, workdir))
 
 
-def load_latest(config: ml_collections.ConfigDict, workdir: str) -> tuple[engine.GAN, Any, engine.TrainState, int]:
-  """Restores the latest checkpoint of a run: (gan, target or None for images, state stacked over replicas, step).
+def load_latest(config: ml_collections.ConfigDict, workdir: str, step: int | None = None
+                ) -> tuple[engine.GAN, Any, engine.TrainState, int]:
+  """Restores the latest checkpoint of a run, or that of `step`: (gan, target or None for images, state, step).
+
+  The state is stacked over replicas.
 
   Raises:
-    ValueError: when `workdir` holds no checkpoint.
+    ValueError: when `workdir` holds no checkpoint, or `step` was not saved.
   """
-  return task_of(config).load_latest(config, workdir)
+  return task_of(config).load_latest(config, workdir, step)

@@ -21,7 +21,7 @@ from gan_jax import writers
 LOCK_FILE = "run.lock"
 # Fields that may change when a run is resumed: they decide how far and how often, not what is trained.
 RESUMABLE_FIELDS = ("num_steps", "eval_every", "plot_every", "checkpoint_every", "keep_checkpoints",
-                    "steps_per_transfer", "data_dir")
+                    "steps_per_transfer", "data_dir", "probe_every", "probe")
 
 
 class WorkdirBusyError(RuntimeError):

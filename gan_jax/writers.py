@@ -70,17 +70,7 @@ class MetricWriter:
       logging.debug("%s", _format_row(row))
     if self.just_logging:
       return
-    # The whole chunk in one write on an O_APPEND fd: a kill can truncate only the last line, never interleave.
-    # The fd is opened per call so a `truncate_metrics` (os.replace) in between is never written past.
-    chunk = "".join(json.dumps(row, allow_nan=True) + "\n" for row in clean).encode("utf-8")
-    fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-      view = memoryview(chunk)
-      while view:  # a regular-file write is only short on errors such as a full disk; finish it if so
-        view = view[os.write(fd, view):]
-      os.fsync(fd)
-    finally:
-      os.close(fd)
+    append_rows(self.metrics_path, clean)
     for row in clean:
       step, seed = row["step"], row["seed"]
       for key, value in row.items():
@@ -187,6 +177,32 @@ def read_metrics(path: str) -> list[dict]:
   """
   rows, _, _ = _parse_metrics(path)
   return rows
+
+
+def append_rows(path: str, rows: list[dict]) -> None:
+  """Appends rows to a JSON-lines file (metrics.jsonl, probe.jsonl), durably, in one write.
+
+  Args:
+    path: the file; created if missing.
+    rows: flat dicts of scalars, each with integer 'step' and 'seed' (see `MetricWriter.write_rows`).
+
+  Raises:
+    ValueError: if a row is not a dict, lacks an integer step or seed, or holds a non-scalar value.
+  """
+  clean = [_clean_row(row) for row in rows]
+  if not clean:
+    return
+  # The whole chunk in one write on an O_APPEND fd: a kill can truncate only the last line, never interleave.
+  # The fd is opened per call so a `truncate_metrics` (os.replace) in between is never written past.
+  chunk = "".join(json.dumps(row, allow_nan=True) + "\n" for row in clean).encode("utf-8")
+  fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+  try:
+    view = memoryview(chunk)
+    while view:  # a regular-file write is only short on errors such as a full disk; finish it if so
+      view = view[os.write(fd, view):]
+    os.fsync(fd)
+  finally:
+    os.close(fd)
 
 
 def truncate_metrics(path: str, max_step: int) -> int:
