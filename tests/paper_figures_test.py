@@ -17,6 +17,7 @@ from scipy import stats
 from gan_jax import nash
 from gan_jax import objectives
 from gan_jax import paper_figures
+from gan_jax import writers
 from gan_jax.paper_figures import divergence_trajectories
 from gan_jax.paper_figures import generator_costs
 
@@ -245,12 +246,36 @@ def test_dirac_gan_numbers(config):
   check_house_style(fig)
 
 
+# --- probe_over_training ------------------------------------------------------------------------------------------
+
+def test_probe_over_training_plots_the_probe_beside_exact_and_training_bound(tmp_path):
+  config = paper_figures.testing_config()
+  config.probe_over_training.run_dir = str(tmp_path / "run")
+  fig, data = paper_figures.make_figure("probe_over_training", config)
+  check_house_style(fig)
+  assert data["steps"].tolist() == [0, 20, 40]
+  assert data["divergences"] == ("js", "kl_pg", "kl_gp", "w1")
+  rows = writers.read_metrics(str(tmp_path / "run" / "probe.jsonl"))
+  # The panel values are the seed means of the run's probe rows.
+  at_20 = [r for r in rows if r["step"] == 20]
+  assert len(at_20) == 2
+  assert data["probe_js"][1] == pytest.approx(np.mean([r["js_probe"] for r in at_20]))
+  assert data["exact_js"][1] == pytest.approx(np.mean([r["js"] for r in at_20]))
+  # Fresh critics see the untrained generator's JS (0.3–0.4) within 0.05; the mid-game discriminator does not.
+  assert np.all(np.abs(data["probe_js"] - data["exact_js"]) < 0.05)
+  assert data["bound_js"][0] < data["exact_js"][0] - 0.2
+  assert np.isnan(data["bound_w1"]).all()  # the minimax discriminator has no W1 estimate
+  # A second call reads the run's probe.jsonl instead of training again.
+  _, again = paper_figures.make_figure("probe_over_training", config)
+  assert again["probe_js"].tolist() == data["probe_js"].tolist()
+
+
 # --- registry, config, entry point -----------------------------------------------------------------------------
 
 def test_registry_and_bad_input():
   assert set(paper_figures.FIGURES) == {"nash", "goodfellow_fig1", "generator_costs", "gradient_vanishing",
                                         "wgan_parallel_lines", "optimal_critic", "dirac_gan",
-                                        "divergence_trajectories", "mode_coverage"}
+                                        "divergence_trajectories", "mode_coverage", "probe_over_training"}
   with pytest.raises(ValueError, match="unknown figure 'bogus'; valid names: nash, goodfellow_fig1"):
     paper_figures.figure_names("bogus")
   c = paper_figures.testing_config()

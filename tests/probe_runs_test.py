@@ -95,13 +95,17 @@ def test_workdir_without_run_or_checkpoint_gives_one_line(tmp_path):
     probe_runs.probe_run(str(tmp_path), overrides={"num_critics": 0})
 
 
-def test_entry_point_probes_a_directory_of_runs_and_rejects_bad_input(probed_run, tmp_path):
-  script = os.path.join(ROOT, "experiments", "probe.py")
-  bad = subprocess.run([sys.executable, script, f"--workdir={tmp_path}"], capture_output=True, text=True,
-                       cwd=ROOT)
+def test_entry_point_rejects_bad_input_with_one_line(tmp_path):
+  bad = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "probe.py"), f"--workdir={tmp_path}"],
+                       capture_output=True, text=True, cwd=ROOT)
   assert bad.returncode == 2 and "holds no training run" in bad.stderr
   assert "Traceback" not in bad.stderr
-  ok = subprocess.run([sys.executable, script, f"--workdir={os.path.dirname(probed_run)}", "--step=4",
-                       "--probe.num_critics=2"], capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.slow  # the entry point's library call is test_probe_from_checkpoint_equals_the_probe_during_training
+def test_entry_point_probes_a_directory_of_runs(probed_run):
+  ok = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "probe.py"),
+                       f"--workdir={os.path.dirname(probed_run)}", "--step=4", "--probe.num_critics=2"],
+                      capture_output=True, text=True, cwd=ROOT)
   assert ok.returncode == 0, ok.stderr[-2000:]
   assert "wrote 2 rows to probe.jsonl" in ok.stdout and "js probe (exact)" in ok.stdout

@@ -15,6 +15,8 @@ when its figure is asked for, so drawing one figure does not load the others' de
 - `dirac_gan`: Mescheder et al. 2018, Figs. 1–3: Dirac-GAN vector fields, trajectories and eigenvalues.
 - `divergence_trajectories` (Fig. 7): exact JS, KL both ways and W1 against steps per objective, from a sweep
   directory: mean over (member, seed) runs ± 95% bootstrap CI (`stats.seed_statistics`).
+- `probe_over_training`: the divergence probe's estimates (`probe.py`) against the exact values over training,
+  beside the training discriminator's own bound.
 - `mode_coverage` (Fig. 8): ring and grid samples per objective after a short training, with modes covered and %
   high quality (`metrics.mode_quality`, the VEEGAN / PacGAN protocol).
 
@@ -36,7 +38,7 @@ from gan_jax.paper_figures import common
 # The registry: figure name = module name under gan_jax/paper_figures/, in the order 'all' draws them.
 FIGURES: tuple[str, ...] = ("nash", "goodfellow_fig1", "generator_costs", "gradient_vanishing",
                             "wgan_parallel_lines", "optimal_critic", "dirac_gan", "divergence_trajectories",
-                            "mode_coverage")
+                            "mode_coverage", "probe_over_training")
 
 
 def figure_names(name: str) -> tuple[str, ...]:
