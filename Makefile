@@ -10,7 +10,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 LINT_STAMP := $(VENV)/.lint-stamp
 comma := ,
 
-.PHONY: demo nash test test-slow lint bench clean
+.PHONY: demo nash test test-slow lint bench clean probe-table
 
 # uv creates the environment in seconds where pip takes minutes: an existing `uv` on PATH, else one bootstrapped
 # into .uv/ from PyPI; plain pip is the fallback when uv cannot be had. `--seed` puts pip in the venv too (the
@@ -35,6 +35,10 @@ demo: $(STAMP)
 
 nash: $(STAMP)
 	$(PY) experiments/nash_equilibrium.py --config=configs/nash.py --workdir=runs/nash
+
+# The divergence probe's validation table (README): estimates against exact values, with the demo's generators.
+probe-table: demo
+	$(PY) experiments/probe_validation.py --workdir=runs/probe_validation --demo_dir=$(WORKDIR)
 
 # worksteal: an idle worker takes queued tests from the busy one, so the long tests do not leave a core idle.
 test: $(STAMP)

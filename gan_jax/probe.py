@@ -80,6 +80,8 @@ class ProbeSpec:
     num_train: training samples per side drawn from a sampler (arrays: what remains after the other splits).
     num_validation: validation samples per side.
     num_test: held-out samples per side behind the reported estimates.
+    w1: train the W1 critic (its gradient penalty makes it the costliest); off, the `w1` estimates are NaN. The
+      other critics' results do not depend on it.
   """
   num_critics: int = 4
   features: int = 64
@@ -93,6 +95,7 @@ class ProbeSpec:
   num_train: int = 32768
   num_validation: int = 2048
   num_test: int = 4096
+  w1: bool = True
 
   def __post_init__(self) -> None:
     for name in ("num_critics", "features", "depth", "num_steps", "batch_size", "validate_every", "num_train",
@@ -104,6 +107,8 @@ class ProbeSpec:
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"probe.{name}={value!r} is invalid; allowed: a finite number > 0")
+    if not isinstance(self.w1, bool):
+      raise ValueError(f"probe.w1={self.w1!r} is invalid; allowed: True | False")
     if self.activation not in models.ACTIVATIONS:
       raise ValueError(f"probe.activation={self.activation!r} is invalid; allowed: "
                        f"{' | '.join(sorted(models.ACTIVATIONS))}")
@@ -210,6 +215,11 @@ def draw_splits(sample_p: Sampler, sample_g: Sampler, spec: ProbeSpec, key: Arra
 
 # --- critics -------------------------------------------------------------------------------------------------
 
+def critic_kinds(spec: ProbeSpec) -> tuple[str, ...]:
+  """The kinds of critic `spec` trains: `CRITICS`, without 'wasserstein' when `spec.w1` is off."""
+  return CRITICS if spec.w1 else F_CRITICS
+
+
 def _critic(spec: ProbeSpec) -> models.MLPDiscriminator:
   return models.MLPDiscriminator(features=spec.features, depth=spec.depth, activation=spec.activation)
 
@@ -251,13 +261,14 @@ def _standardiser(splits: Splits) -> tuple[Array, Array]:
 
 
 def train_critics(spec: ProbeSpec, splits: Splits, key: Array) -> dict[str, Any]:
-  """Trains `spec.num_critics` critics of each kind in `CRITICS`; jittable (spec static).
+  """Trains `spec.num_critics` critics of each kind in `critic_kinds(spec)`; jittable (spec static).
 
   Returns:
     {kind: parameters stacked over critics (num_critics, ...)} — each critic's parameters at its best validation
     bound — plus "loc" and "scale", the input standardisation.
   """
   loc, scale = _standardiser(splits)
+  kinds = critic_kinds(spec)
   net = _critic(spec)
   dim = splits.train[0].shape[1]
   tx = optax.adam(spec.learning_rate)
@@ -266,19 +277,20 @@ def train_critics(spec: ProbeSpec, splits: Splits, key: Array) -> dict[str, Any]
   def apply(params, x):
     return net.apply(params, (x - loc) / scale)
 
+  # One key per kind of `CRITICS` whichever are trained: a critic's result does not depend on the others.
+  def keyed(k):
+    return [(kind, kk) for kind, kk in zip(CRITICS, jax.random.split(k, len(CRITICS))) if kind in kinds]
+
   def init(k):
-    keys = jax.random.split(k, len(CRITICS))
-    return {kind: net.init(kk, jnp.zeros((1, dim))) for kind, kk in zip(CRITICS, keys)}
+    return {kind: net.init(kk, jnp.zeros((1, dim))) for kind, kk in keyed(k)}
 
   def total(params, x_p, x_g, k):
-    keys = jax.random.split(k, len(CRITICS))
     return -sum(_objective(spec, kind, functools.partial(apply, params[kind]), x_p, x_g, kk)
-                for kind, kk in zip(CRITICS, keys))
+                for kind, kk in keyed(k))
 
   def validation_bounds(params, k):
-    keys = jax.random.split(k, len(CRITICS))
     return {kind: _objective(spec, kind, functools.partial(apply, params[kind]), *splits.validation, kk)
-            for kind, kk in zip(CRITICS, keys)}
+            for kind, kk in keyed(k)}
 
   def one_critic(k):
     k_init, k_train = jax.random.split(k)
@@ -301,13 +313,13 @@ def train_critics(spec: ProbeSpec, splits: Splits, key: Array) -> dict[str, Any]
                                             jax.random.split(k_steps, spec.validate_every))
       # The same validation key every round: rounds are compared on the same interpolates.
       value = validation_bounds(params, jax.random.fold_in(k_train, 0))
-      better = {kind: value[kind] > best_value[kind] for kind in CRITICS}
+      better = {kind: value[kind] > best_value[kind] for kind in kinds}
       best = {kind: jax.tree.map(lambda new, old: jnp.where(better[kind], new, old), params[kind], best[kind])
-              for kind in CRITICS}
-      best_value = {kind: jnp.where(better[kind], value[kind], best_value[kind]) for kind in CRITICS}
+              for kind in kinds}
+      best_value = {kind: jnp.where(better[kind], value[kind], best_value[kind]) for kind in kinds}
       return (params, opt_state, best, best_value), None
 
-    start = {kind: jnp.array(-jnp.inf) for kind in CRITICS}
+    start = {kind: jnp.array(-jnp.inf) for kind in kinds}
     rounds = jax.random.split(jax.random.fold_in(k_train, 1), spec.num_steps // spec.validate_every)
     (_, _, best, _), _ = jax.lax.scan(round_, (params, opt_state, params, start), rounds)
     return best
@@ -341,11 +353,13 @@ def critic_estimates(spec: ProbeSpec, critics: dict[str, Any], test: tuple[Array
     # reverse_kl's bound is KL(g‖p) in the f-GAN convention D_f(p‖g) with f(u) = −log u.
     out["kl_gp_nwj"], out["kl_gp_nwj_stderr"] = mean_and_stderr(
         *_terms("reverse_kl", apply("reverse_kl", x_p), apply("reverse_kl", x_g)))
-    value, stderr = mean_and_stderr(apply("wasserstein", x_p), apply("wasserstein", x_g))
-    out["w1"], out["w1_stderr"] = value, stderr
+    if spec.w1:
+      out["w1"], out["w1_stderr"] = mean_and_stderr(apply("wasserstein", x_p), apply("wasserstein", x_g))
+    else:
+      out["w1"] = out["w1_stderr"] = jnp.full((), jnp.nan)
     return out
 
-  params = {kind: critics[kind] for kind in CRITICS}
+  params = {kind: critics[kind] for kind in critic_kinds(spec)}
   return jax.vmap(one)(params)
 
 

@@ -34,8 +34,9 @@ from gan_jax import writers
 EXACT_MC_SAMPLES = 1_000_000
 # The acceptance targets: JS within 3% relative or 0.005 nats absolute; W1 within 5% relative.
 JS_RELATIVE, JS_ABSOLUTE, W1_RELATIVE = 0.03, 0.005, 0.05
-# The 2-D cases' critics: the ring's and grid's modes are 0.01 and 0.05 wide.
-WIDE_CRITIC = dict(features=128, depth=3, num_steps=4000)
+# The 2-D cases' critics: the ring's and grid's modes are 0.01 and 0.05 wide. No W1 critic: W1 has no exact
+# value in 2-D to compare with.
+WIDE_CRITIC = dict(features=128, depth=3, num_steps=4000, w1=False)
 
 
 class Case(NamedTuple):

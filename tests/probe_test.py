@@ -96,6 +96,7 @@ def test_bad_samples_give_one_line(real, fake, needle):
     ({"num_steps": 150}, "config.probe.num_steps=150 is invalid; allowed: a multiple of validate_every (100)"),
     ({"batch_size": 10**6}, "config.probe.batch_size=1000000 is invalid; allowed: at most num_train"),
     ({"depht": 2}, "config.probe.depht is not a probe field; allowed: num_critics, features"),
+    ({"w1": "yes"}, "config.probe.w1='yes' is invalid; allowed: True | False"),
 ])
 def test_bad_probe_config_gives_one_line(fields, needle):
   with pytest.raises(ValueError, match="^" + re.escape(needle)):
@@ -122,3 +123,13 @@ def test_mean_and_stderr_is_the_difference_of_means(a, shift):
   assert float(value) == pytest.approx(float(a.mean() - b.mean()), abs=1e-4)
   expected = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
   assert float(stderr) == pytest.approx(expected, rel=1e-3, abs=1e-5)
+
+
+def test_without_the_w1_critic_the_other_estimates_are_unchanged():
+  p, g = distributions.Gaussian(0.0, 1.0), distributions.Gaussian(1.0, 1.0)
+  spec = SMALL.replace(num_steps=100, validate_every=50)
+  full = probe.estimate_samplers(p.sample, g.sample, jax.random.key(0), spec)
+  cheap = probe.estimate_samplers(p.sample, g.sample, jax.random.key(0), spec.replace(w1=False))
+  assert math.isnan(cheap["w1"]) and math.isnan(cheap["w1_stderr"]) and not math.isnan(full["w1"])
+  for name in ("js", "kl_pg", "kl_gp", "kl_pg_nwj", "kl_gp_nwj"):
+    assert cheap[name] == full[name], name
