@@ -34,7 +34,7 @@ Everything here takes arrays of samples or samplers; `probe_runs.py` applies it 
 import dataclasses
 import functools
 import math
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -146,15 +146,11 @@ def spec_from_config(fields: Any) -> ProbeSpec:
     raise ValueError(f"config.{e}") from None
 
 
-class Splits:
-  """Train, validation and test samples of both sides (a pytree: each (n, d) array, p first then g)."""
-
-  def __init__(self, train: tuple[Array, Array], validation: tuple[Array, Array], test: tuple[Array, Array]):
-    self.train, self.validation, self.test = train, validation, test
-
-
-jax.tree_util.register_pytree_node(
-    Splits, lambda s: ((s.train, s.validation, s.test), None), lambda _, c: Splits(*c))
+class Splits(NamedTuple):
+  """Train, validation and test samples of both sides, each a pair (p's (n, d), g's (m, d)); a pytree."""
+  train: tuple[Array, Array]
+  validation: tuple[Array, Array]
+  test: tuple[Array, Array]
 
 
 def _check_samples(name: str, x: Any) -> np.ndarray:

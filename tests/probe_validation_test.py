@@ -58,3 +58,17 @@ def test_bad_input_gives_one_line():
     probe_validation.validation_table(SMALL, 1, names=("moon",))
   with pytest.raises(ValueError, match="reps=0 is invalid; allowed: an integer >= 1"):
     probe_validation.validation_table(SMALL, 0)
+
+
+@pytest.mark.slow  # the table's 1-D analytic cases at the default settings (about 10 minutes on 2 cores)
+def test_one_d_cases_meet_the_targets_up_to_sampling_noise():
+  names = ("shift_0.5", "shift_1", "shift_2", "shift_4", "scale_2", "scale_0.5", "mixture_vs_gaussian")
+  rows = probe_validation.validation_table(probe.ProbeSpec(), reps=2, names=names, seed=1)
+  for r in rows:
+    # The held-out noise of a 2-repetition mean is stderr/√2; the target holds up to 2.5 of those.
+    noise = 2.5 * r["stderr"] / math.sqrt(r["reps"])
+    if r["estimate"] == "js":
+      tolerance = max(probe_validation.JS_RELATIVE * r["exact"], probe_validation.JS_ABSOLUTE) + noise
+      assert abs(r["mean"] - r["exact"]) <= tolerance, r
+    elif r["estimate"] == "w1":
+      assert abs(r["mean"] - r["exact"]) <= probe_validation.W1_RELATIVE * r["exact"] + noise, r
