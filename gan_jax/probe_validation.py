@@ -183,6 +183,22 @@ def format_markdown(rows: list[dict]) -> str:
   return "\n".join(lines)
 
 
+def format_compact(rows: list[dict]) -> str:
+  """One line per case: each divergence's exact value and the probe's mean with its relative error."""
+  by_case: dict[str, dict[str, dict]] = {}
+  for r in rows:
+    by_case.setdefault(r["case"], {})[r["estimate"]] = r
+  cell = lambda r: f"{r['mean']:.4g} ({100 * r['rel_error']:+.0f}%)" + ("" if r["target_met"] is not False else " ✗")
+  lines = ["| case | JS exact | JS probe | W1 exact | W1 probe | KL(p‖g) exact | plug-in | NWJ | KL(g‖p) exact | "
+           "plug-in | NWJ |", "|---|" + "---|" * 10]
+  for case, r in by_case.items():
+    w1 = (f"{r['w1']['exact']:.4g} | {cell(r['w1'])}") if "w1" in r else "— | —"
+    lines.append(f"| {case} | {r['js']['exact']:.4g} | {cell(r['js'])} | {w1} | {r['kl_pg']['exact']:.4g} | "
+                 f"{cell(r['kl_pg'])} | {cell(r['kl_pg_nwj'])} | {r['kl_gp']['exact']:.4g} | {cell(r['kl_gp'])} | "
+                 f"{cell(r['kl_gp_nwj'])} |")
+  return "\n".join(lines)
+
+
 def write_table(rows: list[dict], workdir: str, spec: probe.ProbeSpec) -> str:
   """Writes workdir/probe_validation.md (the probe's settings and the table) and .json; returns the Markdown."""
   os.makedirs(workdir, exist_ok=True)
