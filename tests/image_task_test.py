@@ -361,6 +361,26 @@ def test_missing_mnist_classifier_is_one_line_naming_the_command(tmp_path):
       in message
 
 
+def test_offline_mnist5k_classifier_is_trained_once_then_read_from_its_checksummed_file(tmp_path, monkeypatch):
+  from gan_jax import image_metrics
+  calls = []
+  real_train = image_metrics.train_and_save_classifier
+
+  def quick(*args, **kwargs):  # a few steps: this checks the caching, image_metrics_test the classifier itself
+    calls.append(args)
+    return real_train(*args, **kwargs, num_steps=3)
+
+  monkeypatch.setattr(image_metrics, "train_and_save_classifier", quick)
+  c = config_lib.image_config("mnist5k")
+  first = image_task.classifier_for(c, str(tmp_path))
+  path = tmp_path / "classifiers" / "mnist5k_28px.msgpack"
+  assert calls == [("mnist5k", str(tmp_path))] and path.exists() and path.with_name(path.name + ".sha256").exists()
+  second = image_task.classifier_for(c, str(tmp_path))
+  assert len(calls) == 1 and second.dataset == "mnist5k" and second.image_shape == (28, 28, 1)
+  x = input_pipeline.load("mnist5k", "test").read(np.arange(4)).images
+  np.testing.assert_array_equal(first.features_and_logits(x)[1], second.features_and_logits(x)[1])
+
+
 @pytest.mark.slow
 def test_digits_dcgan_reaches_the_stated_frechet_distance(tmp_path):
   """configs/digits_dcgan.py as the README states it: every seed's final FCD below 15 (measured 8.8–12.1)."""
