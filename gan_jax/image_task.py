@@ -70,6 +70,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     engine.fail("generator", config.generator, " | ".join(image_models.GENERATORS))
   if config.discriminator not in image_models.DISCRIMINATORS:
     engine.fail("discriminator", config.discriminator, " | ".join(image_models.DISCRIMINATORS))
+  convolutional = {config.generator, config.discriminator} - {"mlp"}
+  if size and convolutional:
+    try:  # the stride-2 plan of the DCGAN / InfoGAN players (`image_models.dcgan_base_size`)
+      image_models.dcgan_base_size(size)
+    except ValueError:
+      engine.fail("image_size", size, f"0 (the dataset's own size) or an even integer >= 8 (e.g. 8, 16, 28, 32) "
+                  f"for the {' and '.join(sorted(convolutional))} players")
   if (config.generator == "infogan") != (config.discriminator == "infogan"):
     engine.fail("discriminator", config.discriminator, "'infogan' exactly when config.generator='infogan'")
   if config.get("conditional", False) and config.generator == "infogan":

@@ -156,6 +156,10 @@ def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
     ("objective", "wgan_gp", "config.discriminator_kwargs.normalization='batch_norm' is invalid"),
     ("r1_weight", 10.0, "config.discriminator_kwargs.normalization='batch_norm' is invalid"),
     ("image_size", 3, "config.image_size=3 is invalid"),
+    ("image_size", 9, "config.image_size=9 is invalid; allowed: 0 (the dataset's own size) or an even integer >= 8 "
+                      "(e.g. 8, 16, 28, 32) for the dcgan players"),
+    ("dataset", "mnist5", "config.dataset='mnist5' is invalid; allowed: digits | mnist5k | mnist | fashion_mnist | "
+                          "cifar10"),
     ("batch_size", 0, "config.batch_size=0 is invalid"),
     ("steps_per_transfer", 0, "config.steps_per_transfer=0 is invalid; allowed: an integer >= 1"),
     ("step_loop", "fast", "config.step_loop='fast' is invalid; allowed: python | scan"),
@@ -167,6 +171,20 @@ def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, messa
   with pytest.raises(ValueError, match=None) as err:
     train.build_gan(c)
   assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mlp_players_take_any_image_size():
+  assert train.build_gan(_config("mlp", image_size=9)).players.image_shape == (9, 9, 1)
+
+
+def test_sample_label_is_checked_before_the_checkpoint_is_read(tmp_path):
+  # The workdir holds a config and no checkpoint: reaching the checkpoint would be a different error. (One
+  # subprocess, ~3 s; the slow conditional-run test checks a label against a trained run.)
+  writers.write_config(str(tmp_path), _config(conditional=True))
+  proc = subprocess.run([sys.executable, "experiments/sample.py", f"--workdir={tmp_path}", "--label=12"], cwd=ROOT,
+                        capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+  assert proc.stderr.strip().splitlines()[-1] == "error: --label=12 is invalid; allowed: 0 to 9"
 
 
 def test_batch_larger_than_the_dataset_is_refused(tmp_path):
