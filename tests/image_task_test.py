@@ -352,6 +352,91 @@ def test_image_configs_build(name):
   assert (gan.players.num_categories, gan.players.num_continuous) == ((10, 2) if name == "mnist_infogan" else (0, 0))
 
 
+MNIST5K_CONFIGS = ("mnist5k_dcgan", "mnist5k_mlp", "mnist5k_cgan", "mnist5k_infogan")
+# The README's mnist5k numbers. Floor: FCD of 1,000 real training images against the 500 test images through the
+# metric classifier (train_classifier.py, seed 0, 1,000 steps).
+MNIST5K_FLOOR_FCD = 9.689
+# configs/mnist5k_dcgan.py measured FCD 219.0 at step 2,000 (22.6× the floor) and 202.7 at 4,000 (20.9×).
+MNIST5K_DCGAN_FACTOR_AT_2000 = 30.0
+# configs/mnist5k_infogan.py: the issue's target for the categorical code after the best matching, at full length
+# (not yet measured here; see the README).
+MNIST5K_INFOGAN_STEPS = 4000
+MNIST5K_INFOGAN_THRESHOLD = 0.8
+
+
+@pytest.mark.parametrize("name", MNIST5K_CONFIGS)
+def test_mnist5k_configs_build(name):
+  c = _load_config(name)
+  gan = train.build_gan(c)
+  assert c.dataset == "mnist5k" and gan.players.image_shape == (28, 28, 1) and c.eval_samples == 1000
+  assert (gan.players.joint_batch, gan.batch_size) == ((True, 128) if name == "mnist5k_mlp" else (False, 64))
+  assert bool(gan.players.num_classes) == (name == "mnist5k_cgan")
+  assert gan.players.num_categories == (10 if name == "mnist5k_infogan" else 0)
+
+
+def test_mnist5k_objective_sweep_members_build():
+  from gan_jax import config as config_file
+  from gan_jax import sweep
+  path = os.path.join(ROOT, "configs", "sweeps", "mnist5k_objectives.py")
+  members = sweep.expand(config_file.load_config_file(path), config_file.load_config_file(path, "get_sweep"))
+  built = {m.config.objective: train.build_gan(m.config) for m in members}
+  assert sorted(built) == ["hinge", "minimax", "non_saturating", "wgan_gp"]
+  assert all(m.config.num_seeds == 3 and m.config.dataset == "mnist5k" for m in members)
+  assert {m.config.objective: m.config.discriminator_kwargs.normalization for m in members}["wgan_gp"] == "layer_norm"
+
+
+def _shortened(name, tmp_path, num_steps):
+  """`configs/<name>.py` cut to `num_steps`: the same batches and keys as the full run's first steps (a pure
+  function of seed and step), so its numbers are the full run's at that step; the classifier is trained here."""
+  c = _load_config(name)
+  c.num_steps, c.eval_every, c.plot_every, c.checkpoint_every = num_steps, num_steps, 0, 0
+  c.data_dir = str(tmp_path / "data")
+  return train.train_and_evaluate(c, str(tmp_path / "run"))
+
+
+@pytest.mark.slow  # ~3 min: the README's DCGAN threshold on the first 2,000 of its 4,000 steps
+def test_mnist5k_dcgan_comes_within_the_stated_factor_of_the_floor(tmp_path):
+  rows = _shortened("mnist5k_dcgan", tmp_path, 2000)
+  assert rows[-1]["fcd"] < MNIST5K_FLOOR_FCD * MNIST5K_DCGAN_FACTOR_AT_2000, rows[-1]
+  assert rows[-1]["precision"] > 0.5 and rows[-1]["recall"] > 0.3, rows[-1]
+
+
+@pytest.mark.slow  # ~3 min: the conditional threshold (>= 90%; measured 97.9%) on the first 2,000 of 4,000 steps
+def test_mnist5k_cgan_samples_are_their_requested_digit(tmp_path):
+  rows = _shortened("mnist5k_cgan", tmp_path, 2000)
+  assert rows[-1]["conditional_accuracy"] >= 0.9, rows[-1]
+
+
+@pytest.mark.slow  # ~5 min: categorical code <-> digit class after the best matching
+def test_mnist5k_infogan_code_picks_the_digit_class(tmp_path):
+  rows = _shortened("mnist5k_infogan", tmp_path, MNIST5K_INFOGAN_STEPS)
+  assert rows[-1]["info_class_accuracy"] >= MNIST5K_INFOGAN_THRESHOLD, rows[-1]
+
+
+@pytest.mark.slow  # ~2 min: the Keras MLP GAN's FCD falls from initialisation
+def test_mnist5k_mlp_gan_fcd_falls(tmp_path):
+  _shortened("mnist5k_mlp", tmp_path, 1000)
+  rows = writers.read_metrics(str(tmp_path / "run" / "metrics.jsonl"))
+  assert [r["step"] for r in rows] == [0, 1000]
+  assert rows[-1]["fcd"] < rows[0]["fcd"] / 5, (rows[0]["fcd"], rows[-1]["fcd"])
+
+
+@pytest.mark.slow  # ~3 min: every objective of the sweep trains (runlocal members, then 300 steps of each)
+def test_mnist5k_objective_sweep_trains_every_objective(tmp_path):
+  from gan_jax import config as config_file
+  from gan_jax import sweep
+  path = os.path.join(ROOT, "configs", "sweeps", "mnist5k_objectives.py")
+  base = config_file.load_config_file(path)
+  base.num_steps, base.eval_every, base.checkpoint_every, base.plot_every = 300, 300, 0, 0
+  base.data_dir = str(tmp_path / "data")
+  grid = config_file.load_config_file(path, "get_sweep").grid
+  report = sweep.run(base, sweep.Sweep(grid=grid, seeds=1), str(tmp_path / "sweep"))
+  assert sorted(report.outcomes.values()) == ["done"] * 4, report.outcomes
+  for member in os.listdir(tmp_path / "sweep" / "members"):
+    rows = writers.read_metrics(str(tmp_path / "sweep" / "members" / member / "metrics.jsonl"))
+    assert rows[-1]["step"] == 300 and rows[-1]["fcd"] < rows[0]["fcd"] / 2, (member, rows[0], rows[-1])
+
+
 @pytest.mark.slow  # ~15 s cold each at full 28 px size; test_image_configs_build checks them
 @pytest.mark.parametrize("name", MNIST_CONFIGS)
 def test_mnist_configs_train_under_mock_data(name, tmp_path):
