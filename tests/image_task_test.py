@@ -422,8 +422,8 @@ def test_mnist5k_mlp_gan_fcd_falls(tmp_path):
   assert rows[-1]["fcd"] < rows[0]["fcd"] / 3, (rows[0]["fcd"], rows[-1]["fcd"])  # measured 1,863 -> 458
 
 
-@pytest.mark.slow  # ~3 min: every objective of the sweep trains 300 steps (one seed; the halving is not from a
-# measured sweep, which has not been run: DCGAN measured 2,579 -> 307 in 500 steps)
+@pytest.mark.slow  # every objective of the sweep trains 300 steps (one seed; not yet run, and the halving is not
+# from a measured sweep: DCGAN measured 2,579 -> 307 in 500 steps)
 def test_mnist5k_objective_sweep_trains_every_objective(tmp_path):
   from gan_jax import config as config_file
   from gan_jax import sweep
