@@ -18,6 +18,7 @@ import numpy as np
 
 from gan_jax import cli
 from gan_jax import image_task
+from gan_jax import input_pipeline
 from gan_jax import train
 from gan_jax import writers
 
@@ -40,16 +41,19 @@ def write_grids(workdir: str, *, label: int | None = None, num: int = 64, replic
   config = writers.read_config(workdir)
   if not train.is_image_config(config):
     raise ValueError(f"{workdir} is not an image run (its config has no dataset)")
+  # Flags are checked against the run's config before its checkpoint is read or anything compiles.
+  if label is not None and not 0 <= label < input_pipeline.NUM_CLASSES:
+    raise ValueError(f"--label={label} is invalid; allowed: 0 to {input_pipeline.NUM_CLASSES - 1}")
+  if label is not None and not config.get("conditional", False):
+    raise ValueError(f"--label={label} needs a conditional run (config.conditional=True); {workdir} is not one")
+  if num < 1:
+    raise ValueError(f"--num={num} is invalid; allowed: an integer >= 1")
+  if replica < 0:
+    raise ValueError(f"--replica={replica} is invalid; allowed: an integer >= 0")
   gan, _, state, step = train.load_latest(config, workdir)
   replicas = jax.tree.leaves(state)[0].shape[0]
   if not 0 <= replica < replicas:
     raise ValueError(f"--replica={replica} is invalid; allowed: 0 to {replicas - 1}")
-  if label is not None and not gan.players.num_classes:
-    raise ValueError(f"--label={label} needs a conditional run (config.conditional=True)")
-  if label is not None and not 0 <= label < gan.players.num_classes:
-    raise ValueError(f"--label={label} is invalid; allowed: 0 to {gan.players.num_classes - 1}")
-  if num < 1:
-    raise ValueError(f"--num={num} is invalid; allowed: an integer >= 1")
   one = jax.tree.map(lambda x: x[replica], state)
   out_dir = out_dir or os.path.join(workdir, "samples")
   key = jax.random.PRNGKey(seed)

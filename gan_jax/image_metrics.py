@@ -15,6 +15,10 @@ features φ and logits:
   (expectation 1 when fake ~ real); coverage is the share of real balls holding some fake sample
   (≈ 1 − 2⁻ᵏ when fake ~ real and M = N).
 * `conditional_accuracy`: the classifier's accuracy on samples generated for requested labels.
+* `matched_accuracy`: the same for codes whose meaning is learnt (InfoGAN's categorical code), after the best
+  one-to-one matching of codes to classes (the Hungarian algorithm, as for clustering accuracy).
+* `real_floor`: every metric on real training images against the held-out split at the sample sizes of an
+  evaluation, the value a perfect generator would reach (a generated-image number is read against it).
 
 Metrics are computed in float64 NumPy outside jit (they run at evaluation time on a few thousand samples); the
 classifier's forward pass is jitted.
@@ -31,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import scipy.optimize
 import scipy.special
 
 from gan_jax import input_pipeline
@@ -314,6 +319,35 @@ def conditional_accuracy(logits: ArrayLike, labels: ArrayLike) -> float:
   return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
+def matched_accuracy(logits: ArrayLike, codes: ArrayLike) -> float:
+  """The classifier's accuracy on samples generated for unsupervised codes (n,), under the best one-to-one
+  matching of codes to classes (Hungarian algorithm on the code × class count table), so a code that learnt
+  class 7 counts as 7 whatever its index.
+
+  Args:
+    logits: the classifier's logits (n, K) on the samples.
+    codes: the code each sample was generated with (n,), integers in [0, K).
+
+  Returns:
+    The matched accuracy in [0, 1].
+
+  Raises:
+    ValueError: for codes of the wrong shape or outside [0, K).
+  """
+  logits = _as_2d(logits, "logits")
+  codes = np.asarray(codes)
+  k = logits.shape[1]
+  if codes.shape != (logits.shape[0],) or not np.issubdtype(codes.dtype, np.integer):
+    raise ValueError(f"codes must be integers of shape ({logits.shape[0]},), got shape {codes.shape} dtype "
+                     f"{codes.dtype}")
+  if codes.min() < 0 or codes.max() >= k:
+    raise ValueError(f"codes must lie in [0, {k}), got range [{codes.min()}, {codes.max()}]")
+  counts = np.zeros((k, k), np.int64)
+  np.add.at(counts, (codes, np.argmax(logits, axis=1)), 1)
+  rows, cols = scipy.optimize.linear_sum_assignment(counts, maximize=True)
+  return float(counts[rows, cols].sum() / len(codes))
+
+
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
   """Pairwise squared distances (len(a), len(b)) by ‖a‖² − 2a·b + ‖b‖² (fast, but rounded differently per pair)."""
   return np.clip(np.sum(a**2, 1)[:, None] - 2.0 * a @ b.T + np.sum(b**2, 1)[None, :], 0.0, None)
@@ -427,3 +461,29 @@ def evaluate_images(classifier: TrainedClassifier, real_images: ArrayLike, fake_
   real_features, _ = classifier.features_and_logits(real_images)
   fake_features, fake_logits = classifier.features_and_logits(fake_images)
   return evaluate_features(real_features, fake_features, fake_logits, fake_labels=fake_labels)
+
+
+def held_out_subset(dataset: input_pipeline.ImageDataset, num_samples: int) -> input_pipeline.Batch:
+  """The held-out real images an evaluation compares against: the first `num_samples` of a fixed (seed 0)
+  shuffle of `dataset`, in index order (all of it when num_samples >= its size)."""
+  order = np.random.default_rng(0).permutation(len(dataset))[:num_samples]
+  return dataset.read(np.sort(order))
+
+
+def real_floor(classifier: TrainedClassifier, train: input_pipeline.ImageDataset,
+               held_out: input_pipeline.ImageDataset, num_samples: int, *, seed: int = 0) -> dict[str, float]:
+  """Every metric of `evaluate_images` with real training images in the generator's place: the floor.
+
+  The real side is `held_out_subset(held_out, num_samples)`, exactly as an evaluation with `eval_samples =
+  num_samples` uses; the "generated" side is `num_samples` training images drawn without replacement (seeded).
+
+  Raises:
+    ValueError: if num_samples is not an integer in [k + 1, len(train)] (k = the k-NN metrics' largest k).
+  """
+  smallest = max(PRECISION_RECALL_K, DENSITY_COVERAGE_K) + 1
+  if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or not (
+      smallest <= num_samples <= len(train)):
+    raise ValueError(f"num_samples must be an integer in [{smallest}, {len(train)}], got {num_samples!r}")
+  real = held_out_subset(held_out, num_samples)
+  fake = train.read(np.sort(np.random.default_rng(seed).permutation(len(train))[:num_samples]))
+  return evaluate_images(classifier, real.images, fake.images)

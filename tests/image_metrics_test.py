@@ -222,3 +222,59 @@ def test_trained_classifier_known_answers(tmp_path, digits):
         f_train, f_test[y_test != removed]) / 3
   pr = m.precision_recall(f_train, f_test)
   assert pr["precision"] > 0.8 and pr["recall"] > 0.8
+
+
+def _matched_accuracy_brute_force(predicted, codes, k):
+  """Best accuracy over all k! assignments of codes to classes, by enumeration."""
+  import itertools
+  return max(np.mean(np.array(perm)[codes] == predicted) for perm in itertools.permutations(range(k)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matched_accuracy_matches_brute_force(seed):
+  rng = np.random.default_rng(seed)
+  k = 5
+  codes = rng.integers(0, k, size=60)
+  # Mostly a fixed relabelling of the codes, partly noise: the best matching is that relabelling.
+  predicted = np.where(rng.random(60) < 0.7, rng.permutation(k)[codes], rng.integers(0, k, size=60))
+  logits = 5.0 * np.eye(k)[predicted]
+  assert m.matched_accuracy(logits, codes) == pytest.approx(_matched_accuracy_brute_force(predicted, codes, k))
+  # With the codes already equal to the classes, no relabelling beats the identity.
+  assert m.matched_accuracy(logits, predicted) == 1.0 == m.conditional_accuracy(logits, predicted)
+  with pytest.raises(ValueError, match=r"codes must lie in \[0, 5\)"):
+    m.matched_accuracy(logits, np.full(60, 5))
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+  return ip.load("mnist5k", "train"), ip.load("mnist5k", "test")
+
+
+@pytest.fixture(scope="module")
+def mnist5k_classifier(mnist5k):
+  # A few batches only (the metric classifier proper takes 1,000 steps and reaches 97.2%; `make test-slow`).
+  train, test = mnist5k
+  return m.train_classifier(train, test=test, num_steps=100, seed=0)
+
+
+def test_mnist5k_classifier_on_a_few_batches(mnist5k, mnist5k_classifier):
+  train, test = mnist5k
+  (x_train, _), (x_test, y_test) = train.as_arrays(), test.as_arrays()
+  assert mnist5k_classifier.image_shape == (28, 28, 1) and mnist5k_classifier.dataset == "mnist5k"
+  f_train, _ = mnist5k_classifier.features_and_logits(x_train[::4])  # every class: the file is sorted by class
+  f_test, logits = mnist5k_classifier.features_and_logits(x_test)
+  assert mnist5k_classifier.test_accuracy == m.conditional_accuracy(logits, y_test) > 0.8  # chance: 0.1
+  assert m.frechet_classifier_distance(f_train, f_test) < m.frechet_classifier_distance(
+      f_train, f_test[y_test != 3]) / 3
+
+
+def test_real_floor_is_train_images_against_the_evaluation_subset(mnist5k, mnist5k_classifier):
+  train, test = mnist5k
+  floor = m.real_floor(mnist5k_classifier, train, test, 600, seed=4)
+  # By hand: all 500 test images (600 > 500) against 600 training images drawn without replacement.
+  fake = train.as_arrays().images[np.sort(np.random.default_rng(4).permutation(4500)[:600])]
+  assert floor == m.evaluate_images(mnist5k_classifier, test.as_arrays().images, fake)
+  held_out = m.held_out_subset(test, 200)
+  assert held_out.images.shape == (200, 28, 28, 1) and len(set(held_out.labels)) == 10
+  with pytest.raises(ValueError, match="num_samples must be an integer in \\[6, 4500\\], got 5000"):
+    m.real_floor(mnist5k_classifier, train, test, 5000)

@@ -156,6 +156,10 @@ def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
     ("objective", "wgan_gp", "config.discriminator_kwargs.normalization='batch_norm' is invalid"),
     ("r1_weight", 10.0, "config.discriminator_kwargs.normalization='batch_norm' is invalid"),
     ("image_size", 3, "config.image_size=3 is invalid"),
+    ("image_size", 9, "config.image_size=9 is invalid; allowed: 0 (the dataset's own size) or an even integer >= 8 "
+                      "(e.g. 8, 16, 28, 32) for the dcgan players"),
+    ("dataset", "mnist5", "config.dataset='mnist5' is invalid; allowed: digits | mnist5k | mnist | fashion_mnist | "
+                          "cifar10"),
     ("batch_size", 0, "config.batch_size=0 is invalid"),
     ("steps_per_transfer", 0, "config.steps_per_transfer=0 is invalid; allowed: an integer >= 1"),
     ("step_loop", "fast", "config.step_loop='fast' is invalid; allowed: python | scan"),
@@ -167,6 +171,20 @@ def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, messa
   with pytest.raises(ValueError, match=None) as err:
     train.build_gan(c)
   assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mlp_players_take_any_image_size():
+  assert train.build_gan(_config("mlp", image_size=9)).players.image_shape == (9, 9, 1)
+
+
+def test_sample_label_is_checked_before_the_checkpoint_is_read(tmp_path):
+  # The workdir holds a config and no checkpoint: reaching the checkpoint would be a different error. (One
+  # subprocess, ~3 s; the slow conditional-run test checks a label against a trained run.)
+  writers.write_config(str(tmp_path), _config(conditional=True))
+  proc = subprocess.run([sys.executable, "experiments/sample.py", f"--workdir={tmp_path}", "--label=12"], cwd=ROOT,
+                        capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+  assert proc.stderr.strip().splitlines()[-1] == "error: --label=12 is invalid; allowed: 0 to 9"
 
 
 def test_batch_larger_than_the_dataset_is_refused(tmp_path):
@@ -334,6 +352,93 @@ def test_image_configs_build(name):
   assert (gan.players.num_categories, gan.players.num_continuous) == ((10, 2) if name == "mnist_infogan" else (0, 0))
 
 
+MNIST5K_CONFIGS = ("mnist5k_dcgan", "mnist5k_mlp", "mnist5k_cgan", "mnist5k_infogan")
+# The README's mnist5k numbers. Floor: FCD of 1,000 real training images against the 500 test images through the
+# metric classifier (train_classifier.py, seed 0, 1,000 steps).
+MNIST5K_FLOOR_FCD = 9.689
+# configs/mnist5k_dcgan.py measured FCD 219.0 at step 2,000 (22.6× the floor) and 202.7 at 4,000 (20.9×).
+MNIST5K_DCGAN_FACTOR_AT_2000 = 30.0
+# configs/mnist5k_infogan.py: the categorical code's class accuracy after the best matching measured 0.123 at
+# initialisation (the matching's own bias above 0.1), 0.275 at step 2,000 and 0.33 at 3,000: the code carries some
+# digit-class information, far below the issue's 80% target (which this run misses; see the README).
+MNIST5K_INFOGAN_STEPS = 2000
+MNIST5K_INFOGAN_THRESHOLD = 0.2
+
+
+@pytest.mark.parametrize("name", MNIST5K_CONFIGS)
+def test_mnist5k_configs_build(name):
+  c = _load_config(name)
+  gan = train.build_gan(c)
+  assert c.dataset == "mnist5k" and gan.players.image_shape == (28, 28, 1) and c.eval_samples == 1000
+  assert (gan.players.joint_batch, gan.batch_size) == ((True, 128) if name == "mnist5k_mlp" else (False, 64))
+  assert bool(gan.players.num_classes) == (name == "mnist5k_cgan")
+  assert gan.players.num_categories == (10 if name == "mnist5k_infogan" else 0)
+
+
+def test_mnist5k_objective_sweep_members_build():
+  from gan_jax import config as config_file
+  from gan_jax import sweep
+  path = os.path.join(ROOT, "configs", "sweeps", "mnist5k_objectives.py")
+  members = sweep.expand(config_file.load_config_file(path), config_file.load_config_file(path, "get_sweep"))
+  built = {m.config.objective: train.build_gan(m.config) for m in members}
+  assert sorted(built) == ["hinge", "minimax", "non_saturating", "wgan_gp"]
+  assert all(m.config.num_seeds == 3 and m.config.dataset == "mnist5k" for m in members)
+  assert {m.config.objective: m.config.discriminator_kwargs.normalization for m in members}["wgan_gp"] == "layer_norm"
+
+
+def _shortened(name, tmp_path, num_steps):
+  """`configs/<name>.py` cut to `num_steps`: the same batches and keys as the full run's first steps (a pure
+  function of seed and step), so its numbers are the full run's at that step; the classifier is trained here."""
+  c = _load_config(name)
+  c.num_steps, c.eval_every, c.plot_every, c.checkpoint_every = num_steps, num_steps, 0, 0
+  c.data_dir = str(tmp_path / "data")
+  return train.train_and_evaluate(c, str(tmp_path / "run"))
+
+
+@pytest.mark.slow  # ~3 min: the README's DCGAN threshold on the first 2,000 of its 4,000 steps
+def test_mnist5k_dcgan_comes_within_the_stated_factor_of_the_floor(tmp_path):
+  rows = _shortened("mnist5k_dcgan", tmp_path, 2000)
+  assert rows[-1]["fcd"] < MNIST5K_FLOOR_FCD * MNIST5K_DCGAN_FACTOR_AT_2000, rows[-1]
+  assert rows[-1]["precision"] > 0.5 and rows[-1]["recall"] > 0.3, rows[-1]
+
+
+@pytest.mark.slow  # ~3 min: the conditional threshold (>= 90%; measured 97.9%) on the first 2,000 of 4,000 steps
+def test_mnist5k_cgan_samples_are_their_requested_digit(tmp_path):
+  rows = _shortened("mnist5k_cgan", tmp_path, 2000)
+  assert rows[-1]["conditional_accuracy"] >= 0.9, rows[-1]
+
+
+@pytest.mark.slow  # ~3 min: categorical code <-> digit class after the best matching, above chance
+def test_mnist5k_infogan_code_picks_the_digit_class(tmp_path):
+  rows = _shortened("mnist5k_infogan", tmp_path, MNIST5K_INFOGAN_STEPS)
+  assert rows[-1]["info_class_accuracy"] >= MNIST5K_INFOGAN_THRESHOLD, rows[-1]
+
+
+@pytest.mark.slow  # ~2 min: the Keras MLP GAN's FCD falls from initialisation (3-fold in 1,000 steps)
+def test_mnist5k_mlp_gan_fcd_falls(tmp_path):
+  _shortened("mnist5k_mlp", tmp_path, 1000)
+  rows = writers.read_metrics(str(tmp_path / "run" / "metrics.jsonl"))
+  assert [r["step"] for r in rows] == [0, 1000]
+  assert rows[-1]["fcd"] < rows[0]["fcd"] / 3, (rows[0]["fcd"], rows[-1]["fcd"])  # measured 1,863 -> 458
+
+
+@pytest.mark.slow  # every objective of the sweep trains 300 steps (one seed; not yet run, and the halving is not
+# from a measured sweep: DCGAN measured 2,579 -> 307 in 500 steps)
+def test_mnist5k_objective_sweep_trains_every_objective(tmp_path):
+  from gan_jax import config as config_file
+  from gan_jax import sweep
+  path = os.path.join(ROOT, "configs", "sweeps", "mnist5k_objectives.py")
+  base = config_file.load_config_file(path)
+  base.num_steps, base.eval_every, base.checkpoint_every, base.plot_every = 300, 300, 0, 0
+  base.data_dir = str(tmp_path / "data")
+  grid = config_file.load_config_file(path, "get_sweep").grid
+  report = sweep.run(base, sweep.Sweep(grid=grid, seeds=1), str(tmp_path / "sweep"))
+  assert sorted(report.outcomes.values()) == ["done"] * 4, report.outcomes
+  for member in os.listdir(tmp_path / "sweep" / "members"):
+    rows = writers.read_metrics(str(tmp_path / "sweep" / "members" / member / "metrics.jsonl"))
+    assert rows[-1]["step"] == 300 and rows[-1]["fcd"] < rows[0]["fcd"] / 2, (member, rows[0], rows[-1])
+
+
 @pytest.mark.slow  # ~15 s cold each at full 28 px size; test_image_configs_build checks them
 @pytest.mark.parametrize("name", MNIST_CONFIGS)
 def test_mnist_configs_train_under_mock_data(name, tmp_path):
@@ -359,6 +464,26 @@ def test_missing_mnist_classifier_is_one_line_naming_the_command(tmp_path):
   assert "\n" not in message and "no mnist metric classifier at" in message
   assert f"python experiments/train_classifier.py --dataset=mnist --data_dir={tmp_path / 'tfds'} --image_size=28" \
       in message
+
+
+def test_offline_mnist5k_classifier_is_trained_once_then_read_from_its_checksummed_file(tmp_path, monkeypatch):
+  from gan_jax import image_metrics
+  calls = []
+  real_train = image_metrics.train_and_save_classifier
+
+  def quick(*args, **kwargs):  # a few steps: this checks the caching, image_metrics_test the classifier itself
+    calls.append(args)
+    return real_train(*args, **kwargs, num_steps=3)
+
+  monkeypatch.setattr(image_metrics, "train_and_save_classifier", quick)
+  c = config_lib.image_config("mnist5k")
+  first = image_task.classifier_for(c, str(tmp_path))
+  path = tmp_path / "classifiers" / "mnist5k_28px.msgpack"
+  assert calls == [("mnist5k", str(tmp_path))] and path.exists() and path.with_name(path.name + ".sha256").exists()
+  second = image_task.classifier_for(c, str(tmp_path))
+  assert len(calls) == 1 and second.dataset == "mnist5k" and second.image_shape == (28, 28, 1)
+  x = input_pipeline.load("mnist5k", "test").read(np.arange(4)).images
+  np.testing.assert_array_equal(first.features_and_logits(x)[1], second.features_and_logits(x)[1])
 
 
 @pytest.mark.slow

