@@ -28,7 +28,8 @@ def probed_run(tmp_path_factory):
   return workdir
 
 
-def test_probe_every_writes_rows_beside_the_exact_values(probed_run):
+def test_probe_during_training_from_a_checkpoint_and_bad_steps(probed_run):
+  # One test on the module's run: xdist would set the run up again on each worker that takes one of several.
   rows = _rows(probed_run)
   assert [(r["step"], r["seed"]) for r in rows] == [(s, seed) for s in (0, 2, 4) for seed in (0, 1)]
   metrics = {(r["step"], r["seed"]): r for r in writers.read_metrics(os.path.join(probed_run, "metrics.jsonl"))}
@@ -40,15 +41,22 @@ def test_probe_every_writes_rows_beside_the_exact_values(probed_run):
     # A tiny probe still sees the untrained generator: JS within 0.1 nats of exact (it is 0.3–0.5 here).
     assert r["js_probe"] == pytest.approx(r["js"], abs=0.1)
 
-
-def test_probe_from_checkpoint_equals_the_probe_during_training(probed_run):
-  during = [r for r in _rows(probed_run) if r["step"] == 2]
+  # The probe of a checkpoint equals the probe taken during training at that step.
+  during = [r for r in rows if r["step"] == 2]
   written = probe_runs.probe_run(probed_run, step=2)
   assert written == during
-  # Re-probing a step replaces its rows: still one row per (step, seed).
-  assert len(_rows(probed_run)) == 6 and [r for r in _rows(probed_run) if r["step"] == 2] == during
+  # Re-probing a step replaces its rows: still one row per (step, seed), in order.
+  assert _rows(probed_run) == rows
+
+  for step, needle in ((3, "step=3 was not saved in "), (-1, "step=-1 is invalid; allowed: a saved step")):
+    with pytest.raises(ValueError, match=re.escape(needle)) as e:
+      probe_runs.probe_run(probed_run, step=step)
+    assert "\n" not in str(e.value)
+  with pytest.raises(ValueError, match=re.escape("allowed: a saved step (2, 4)")):
+    probe_runs.probe_run(probed_run, step=3)
 
 
+@pytest.mark.slow  # the probe's keys derive from the state, whose resume is exact (engine tests); rows: here
 def test_resumed_run_probes_exactly_as_an_uninterrupted_one(probed_run, tmp_path):
   config = config_lib.testing_config(num_seeds=2, probe_every=2, num_steps=2)
   train.train_and_evaluate(config, str(tmp_path))
@@ -57,6 +65,7 @@ def test_resumed_run_probes_exactly_as_an_uninterrupted_one(probed_run, tmp_path
   assert _rows(str(tmp_path)) == _rows(probed_run)
 
 
+@pytest.mark.slow  # 30 s of compilation; `probe.estimates`, which it vmaps over replicas, is tested by default
 def test_image_run_probe_writes_estimates(tmp_path):
   c = config_lib.image_config("digits")
   c.generator_kwargs = {"features": 8, "latent_dim": 16}
@@ -71,18 +80,6 @@ def test_image_run_probe_writes_estimates(tmp_path):
     # An untrained DCGAN's images are far from the digits: the probe's JS is well above 0 and below log 2.
     assert 0.2 < r["js_probe"] <= np.log(2) + 3 * r["js_probe_stderr"]
     assert r["w1_probe"] > 0 and "fcd" not in r
-
-
-@pytest.mark.parametrize("step, needle", [
-    (3, "step=3 was not saved in "),
-    (-1, "step=-1 is invalid; allowed: a saved step"),
-])
-def test_unsaved_step_gives_one_line(probed_run, step, needle):
-  with pytest.raises(ValueError, match=re.escape(needle)) as e:
-    probe_runs.probe_run(probed_run, step=step)
-  assert "\n" not in str(e.value)
-  if step == 3:
-    assert "allowed: a saved step (2, 4)" in str(e.value)
 
 
 def test_workdir_without_run_or_checkpoint_gives_one_line(tmp_path):
@@ -102,7 +99,7 @@ def test_entry_point_rejects_bad_input_with_one_line(tmp_path):
   assert "Traceback" not in bad.stderr
 
 
-@pytest.mark.slow  # the entry point's library call is test_probe_from_checkpoint_equals_the_probe_during_training
+@pytest.mark.slow  # its library call is test_probe_during_training_from_a_checkpoint_and_bad_steps
 def test_entry_point_probes_a_directory_of_runs(probed_run):
   ok = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "probe.py"),
                        f"--workdir={os.path.dirname(probed_run)}", "--step=4", "--probe.num_critics=2"],

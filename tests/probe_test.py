@@ -59,8 +59,10 @@ def test_same_key_same_estimates_and_arrays_match_samplers():
   a = probe.estimate_samplers(p.sample, g.sample, jax.random.key(2), spec)
   b = probe.estimate_samplers(p.sample, g.sample, jax.random.key(2), spec)
   assert a == b
-  # The array interface splits given samples; with enough of them it estimates the same quantity.
-  real, fake = p.sample(jax.random.key(3), 14_000), g.sample(jax.random.key(4), 14_000)
+  # The array interface splits given samples (here into the samplers' split sizes: the same compiled program);
+  # with enough of them it estimates the same quantity.
+  n = spec.num_train + spec.num_validation + spec.num_test
+  real, fake = p.sample(jax.random.key(3), n), g.sample(jax.random.key(4), n)
   c = probe.estimate(real, fake, jax.random.key(5), spec)
   assert c["w1"] == pytest.approx(a["w1"], abs=0.1)
 
