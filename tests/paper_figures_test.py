@@ -258,7 +258,7 @@ def test_probe_over_training_plots_the_probe_beside_exact_and_training_bound(tmp
   rows = writers.read_metrics(str(tmp_path / "run" / "probe.jsonl"))
   # The panel values are the seed means of the run's probe rows.
   at_20 = [r for r in rows if r["step"] == 20]
-  assert len(at_20) == 2
+  assert len(at_20) == config.probe_over_training.num_seeds
   assert data["probe_js"][1] == pytest.approx(np.mean([r["js_probe"] for r in at_20]))
   assert data["exact_js"][1] == pytest.approx(np.mean([r["js"] for r in at_20]))
   # Fresh critics see the untrained generator's JS (0.3–0.4) within 0.05; the mid-game discriminator does not.

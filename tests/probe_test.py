@@ -127,6 +127,7 @@ def test_mean_and_stderr_is_the_difference_of_means(a, shift):
   assert float(stderr) == pytest.approx(expected, rel=1e-3, abs=1e-5)
 
 
+@pytest.mark.slow  # 20 s of compilation for an option (spec.w1); the estimates it leaves are tested by default
 def test_without_the_w1_critic_the_other_estimates_are_unchanged():
   p, g = distributions.Gaussian(0.0, 1.0), distributions.Gaussian(1.0, 1.0)
   spec = SMALL.replace(num_steps=100, validate_every=50)

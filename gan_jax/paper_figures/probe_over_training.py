@@ -41,8 +41,9 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def testing_config() -> ml_collections.ConfigDict:
-  """`default_config` shrunk for tests: a few steps and a probe of seconds."""
+  """`default_config` shrunk for tests: one seed, a few steps and a probe of seconds."""
   t = default_config()
+  t.num_seeds = 1
   t.num_steps = 40
   t.probe_every = 20
   t.probe_steps = 100
