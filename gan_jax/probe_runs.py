@@ -6,6 +6,7 @@ one row per replica to `RUN/probe.jsonl` (`probe.rows`: the estimates beside the
 training discriminator's bounds of the same step, read from `RUN/metrics.jsonl`). Rows of the same step that the
 file already holds are replaced, so re-probing a step does not duplicate it.
 """
+import json
 import os
 from typing import Any
 
@@ -86,8 +87,9 @@ def probe_run(workdir: str, step: int | None = None, overrides: dict[str, Any] |
   rows = probe.rows(metrics_rows_at(config, workdir, step), estimates, keep=tuple(replicas.hparams))
   path = os.path.join(workdir, probe.PROBE_FILE)
   kept = [r for r in writers.read_metrics(path) if r.get("step") != step] if os.path.exists(path) else []
-  writers.atomic_write(path, b"")
-  writers.append_rows(path, sorted(kept + rows, key=lambda r: r["step"]))  # stable: replicas stay in order
+  # One atomic rewrite (stable sort: replicas stay in order), so a kill leaves the old file or the new one.
+  lines = (json.dumps(r, allow_nan=True) + "\n" for r in sorted(kept + rows, key=lambda r: r["step"]))
+  writers.atomic_write(path, "".join(lines).encode("utf-8"))
   return rows
 
 
