@@ -12,7 +12,8 @@ from gan_jax import cli
 from gan_jax import summary
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory (written by experiments/sweep.py).")
-_RANK_BY = flags.DEFINE_string("rank_by", "js", "Metric whose final mean over seeds ranks the members.")
+_RANK_BY = flags.DEFINE_string("rank_by", None, "Metric whose final mean over seeds ranks the members (default: js, "
+                               "or fcd for image sweeps).")
 _METRICS = flags.DEFINE_list("metrics", None, "Metrics to summarise (default: every divergence logged).")
 flags.mark_flags_as_required(["workdir"])
 

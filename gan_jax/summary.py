@@ -15,8 +15,10 @@
 Statistics are over seeds, by `gan_jax.stats.seed_statistics`: mean, sample standard deviation (ddof=1; NaN with one
 seed) and a percentile-bootstrap 95% confidence interval of the mean (10,000 resamples, seeded: reproducible).
 
-"Final" is a seed's value at the member's last evaluated step; "best" is the lowest value over all its evaluations
-(step 0 included): every default metric is a divergence, so lower is better.
+"Final" is a seed's value at the member's last evaluated step; "best" is the best value over all its evaluations
+(step 0 included): the lowest for divergences and distances (FCD), the highest for the image metrics where more is
+better (`HIGHER_IS_BETTER`: precision, recall, coverage, accuracies). Members are grouped by what they model: the
+dataset of an image run, else the distribution target.
 """
 import csv
 import io
@@ -45,7 +47,24 @@ RANKING_CSV = "ranking.csv"
 
 # Exact divergences, then the KDE and optimal-transport estimates (whichever a member logged).
 DIVERGENCES = ("js", "kl_pg", "kl_gp", "w1", "js_kde", "kl_pg_kde", "kl_gp_kde", "w1_ot")
+# Image runs' classifier metrics (`image_metrics.sample_quality`, `image_task`), summarised by default when logged.
+IMAGE_METRICS = ("fcd", "classifier_score", "precision", "recall", "density", "coverage", "conditional_accuracy",
+                 "info_class_accuracy")
+HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "density", "coverage",
+                              "conditional_accuracy", "info_class_accuracy", "info_accuracy"})
 STATUSES = ("done", "failed", "running", "pending")
+
+
+def higher_is_better(metric: str) -> bool:
+  """Whether a larger value of `metric` is better (`HIGHER_IS_BETTER`); divergences and distances: lower."""
+  return metric in HIGHER_IS_BETTER
+
+
+def modelled(config: dict) -> tuple[str, str]:
+  """What a member's run models: ("dataset", name) for an image run, else ("target", name)."""
+  if config.get("dataset"):
+    return "dataset", str(config["dataset"])
+  return "target", str(config.get("target") or "?")
 
 
 def member_dir(workdir: str, member_id: str) -> str:
@@ -208,15 +227,17 @@ def member_statistics(rows: Sequence[dict], metrics: Sequence[str], **bootstrap_
 
   Returns:
     One dict per (metric present in rows, kind in ("final", "best")): metric, kind, step (the final step), and
-    `stats.seed_statistics`' n, mean, std, ci_low, ci_high.
+    `stats.seed_statistics`' n, mean, std, ci_low, ci_high. "best" is each seed's lowest value over evaluations,
+    its highest for `HIGHER_IS_BETTER` metrics.
   """
   out = []
   for metric in metrics:
     steps, values = stats.trajectories(rows, metric)
     if not steps.size:
       continue
+    pick = np.nanmax if higher_is_better(metric) else np.nanmin
     with np.errstate(all="ignore"):
-      best = np.array([np.nanmin(c) if np.isfinite(c).any() else np.nan for c in values.T])
+      best = np.array([pick(c) if np.isfinite(c).any() else np.nan for c in values.T])
     for kind, per_seed in (("final", values[-1]), ("best", best)):
       out.append({"metric": metric, "kind": kind, "step": int(steps[-1]),
                   **stats.seed_statistics(per_seed, **bootstrap_kwargs)})
@@ -246,17 +267,18 @@ def _overrides_text(overrides: dict) -> str:
   return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "(base config)"
 
 
-def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str = "js") -> str:
-  """Statistics over seeds per member, and a ranking per target, written into the sweep directory.
+def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str | None = None) -> str:
+  """Statistics over seeds per member, and a ranking per target or dataset, written into the sweep directory.
 
-  Writes DIR/summary.csv (one row per member, metric and kind: final / best), DIR/ranking.csv (per target,
-  finished members ordered by the final mean of `rank_by`, lowest first; NaN last) and DIR/summary.md (both, as
-  Markdown, plus the failed members and their errors). Also refreshes DIR/results.csv.
+  Writes DIR/summary.csv (one row per member, metric and kind: final / best), DIR/ranking.csv (per target or
+  dataset, in its `target` column: finished members ordered by the final mean of `rank_by`, best first; NaN last)
+  and DIR/summary.md (both, as Markdown, plus the failed members and their errors). Also refreshes DIR/results.csv.
 
   Args:
     workdir: a sweep directory.
-    metrics: metrics to summarise; None = every metric of `DIVERGENCES` that the members logged.
-    rank_by: the metric to rank by (its final mean over seeds; lower is better).
+    metrics: metrics to summarise; None = every metric of `DIVERGENCES` and `IMAGE_METRICS` the members logged.
+    rank_by: the metric to rank by (its final mean over seeds; lower is better, higher for `HIGHER_IS_BETTER`);
+      None = `js`, or `fcd` for a sweep that logged no `js` (image runs).
 
   Returns:
     The Markdown text.
@@ -276,14 +298,17 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
       rows = writers.read_metrics(os.path.join(path, writers.METRICS_FILE))
       logged.update(k for r in rows for k, v in r.items() if isinstance(v, (int, float)))
     info = read_json(os.path.join(path, MEMBER_FILE)) or {"config": {}}
+    kind, name = modelled(info["config"])
     members.append({"id": m["id"], "overrides": m["overrides"], "status": status, "rows": rows,
-                    "target": info["config"].get("target", "?"), "path": path})
+                    "target": name, "modelled": kind, "path": path})
   done = [m for m in members if m["status"] == "done"]
   if not done:
     counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
     raise ValueError(f"no member of the sweep in {workdir!r} has finished yet ({counts})")
+  if rank_by is None:
+    rank_by = "fcd" if "js" not in logged and "fcd" in logged else "js"
   if metrics is None:
-    metrics = [m for m in DIVERGENCES if m in logged]
+    metrics = [m for m in DIVERGENCES + IMAGE_METRICS if m in logged]
   metrics = list(dict.fromkeys(list(metrics) + [rank_by]))
   for metric in metrics:
     if metric not in logged:
@@ -301,9 +326,11 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
   _write_csv(os.path.join(workdir, SUMMARY_CSV), stat_columns, [{k: _cell(v) for k, v in r.items()}
                                                                 for r in stats_rows])
 
+  sign = -1.0 if higher_is_better(rank_by) else 1.0
+
   def rank_key(m):
     mean = m["stats"].get((rank_by, "final"), {"mean": math.nan})["mean"]
-    return (not math.isfinite(mean), mean if math.isfinite(mean) else 0.0, m["id"])
+    return (not math.isfinite(mean), sign * mean if math.isfinite(mean) else 0.0, m["id"])
 
   nan_stats = {"n": 0, "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                "t_low": math.nan, "t_high": math.nan}
@@ -313,9 +340,12 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
       f"# Sweep summary: {workdir}\n\n{len(members)} members: {counts}. Over seeds: mean ± std (ddof=1) and the "
       f"{stats.CONFIDENCE:.0%} Student-t CI of the mean (summary.csv and ranking.csv also give the percentile-"
       f"bootstrap CI, {stats.NUM_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}: too narrow with 3-5 seeds). "
-      "Final = last evaluation; best = lowest over evaluations.")
+      "Final = last evaluation; best = lowest over evaluations (highest for "
+      f"{', '.join(sorted(HIGHER_IS_BETTER & set(metrics))) or 'metrics where more is better'}).")
+  order = "higher" if higher_is_better(rank_by) else "lower"
   for target in sorted({m["target"] for m in done}):
     ranked = sorted((m for m in done if m["target"] == target), key=rank_key)
+    kind = ranked[0]["modelled"]
     lines = []
     for rank, m in enumerate(ranked, start=1):
       final = m["stats"].get((rank_by, "final"), nan_stats)
@@ -324,7 +354,7 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str =
                            **{f"final_{k}": v for k, v in final.items()}, **{f"best_{k}": v for k, v in best.items()}})
       lines.append([str(rank), m["id"], _overrides_text(m["overrides"]), str(final["n"]), _mean_std(final),
                     _ci(final), _mean_std(best), _ci(best)])
-    sections.append(f"## Ranking for target {target}, by final {rank_by} (lower is better)\n\n" + _markdown_table(
+    sections.append(f"## Ranking for {kind} {target}, by final {rank_by} ({order} is better)\n\n" + _markdown_table(
         ["rank", "member", "overrides", "seeds", f"final {rank_by}", "95% CI", f"best {rank_by}", "95% CI"], lines))
   ranking_columns = ["target", "rank", "member", "metric"] + [f"{kind}_{k}" for kind in ("final", "best")
                                                                 for k in nan_stats]

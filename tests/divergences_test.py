@@ -223,7 +223,8 @@ def test_js_bounded_symmetric_and_kl_nonnegative(p, g):
   assert abs(a - b) < 1e-6
   assert float(V.kl(p, g).value) >= -1e-6 and float(V.kl(g, p).value) >= -1e-6
   v = float(V.value_at_optimum(p, g).value)
-  assert -LOG4 - 1e-6 <= v <= 1e-6
+  # V(D*, G) = 2·JSD − log 4: JSD's 1e-6 tolerance doubles (p ≈ g has put V 1.3e-6 below −log 4 in float32).
+  assert -LOG4 - 2e-6 <= v <= 1e-6
 
 
 @given(p=dists_1d)

@@ -128,3 +128,31 @@ def test_summarize_bad_input(sweep_dir, tmp_path):
     os.unlink(os.path.join(summary.member_dir(sweep_dir, mid), summary.DONE_FILE))
   with pytest.raises(ValueError, match="no member of the sweep .* has finished yet"):
     summary.summarize(sweep_dir)
+
+
+def test_image_sweep_is_grouped_by_dataset_and_ranks_higher_is_better_metrics_descending(tmp_path):
+  d = str(tmp_path / "images")
+  os.makedirs(d)
+  by_member = {"a": {0: (90.0, 0.2), 1: (80.0, 0.4)}, "b": {0: (95.0, 0.6), 1: (85.0, 0.5)}}
+  for mid, seeds in by_member.items():
+    path = summary.member_dir(d, mid)
+    os.makedirs(path)
+    with open(os.path.join(path, summary.MEMBER_FILE), "w") as f:
+      json.dump({"id": mid, "overrides": {}, "config": {"target": "", "dataset": "mnist5k"}}, f)
+    with open(os.path.join(path, "metrics.jsonl"), "w") as f:
+      for seed, (fcd, precision) in seeds.items():
+        for step, scale in ((0, 2.0), (10, 1.0)):  # step 0: worse on both (higher FCD, lower precision)
+          f.write(json.dumps({"step": step, "seed": seed, "fcd": fcd * scale, "precision": precision / scale}) + "\n")
+    open(os.path.join(path, summary.DONE_FILE), "w").write("{}")
+  with open(os.path.join(d, summary.SWEEP_FILE), "w") as f:
+    json.dump({"members": [{"id": m, "overrides": {}} for m in by_member], "seed": 0, "num_seeds": 2}, f)
+
+  text = summary.summarize(d)  # no js logged: ranked by fcd, lower first
+  assert "## Ranking for dataset mnist5k, by final fcd (lower is better)" in text
+  assert [r["member"] for r in _read_csv(os.path.join(d, summary.RANKING_CSV))] == ["a", "b"]
+  stats_rows = {(r["member"], r["metric"], r["kind"]): r for r in _read_csv(os.path.join(d, summary.SUMMARY_CSV))}
+  assert float(stats_rows[("a", "fcd", "best")]["mean"]) == pytest.approx(85.0)       # lowest over evaluations
+  assert float(stats_rows[("b", "precision", "best")]["mean"]) == pytest.approx(0.55)  # highest over evaluations
+  text = summary.summarize(d, rank_by="precision")
+  assert "## Ranking for dataset mnist5k, by final precision (higher is better)" in text
+  assert [r["member"] for r in _read_csv(os.path.join(d, summary.RANKING_CSV))] == ["b", "a"]

@@ -37,6 +37,9 @@ def default_config() -> ml_collections.ConfigDict:
   t.probe_every = 200
   t.probe_steps = 1000    # each probe critic's training steps
   t.probe_critics = 2
+  # Held-out sizes: the run's evaluation samples per player, and the probe's train / validation / test splits.
+  t.eval_samples = 4096
+  t.probe_num_train, t.probe_num_validation, t.probe_num_test = 32768, 2048, 4096
   return t
 
 
@@ -47,6 +50,8 @@ def testing_config() -> ml_collections.ConfigDict:
   t.num_steps = 40
   t.probe_every = 20
   t.probe_steps = 100
+  t.eval_samples = 256
+  t.probe_num_train, t.probe_num_validation, t.probe_num_test = 4096, 512, 1024
   return t
 
 
@@ -62,6 +67,9 @@ def run_config(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.eval_every = c.probe_every = cfg.probe_every
   c.checkpoint_every, c.plot_every = cfg.num_steps, 0
   c.probe.num_steps, c.probe.num_critics = cfg.probe_steps, cfg.probe_critics
+  c.eval_samples = cfg.eval_samples
+  c.probe.num_train, c.probe.num_validation = cfg.probe_num_train, cfg.probe_num_validation
+  c.probe.num_test = cfg.probe_num_test
   return c
 
 
@@ -86,7 +94,8 @@ def compute(cfg: ml_collections.ConfigDict) -> Data:
     ValueError: an invalid field, or a run directory without probe rows.
   """
   common.check_positive_int(cfg, "probe_over_training", "num_seeds", "num_steps", "probe_every", "probe_steps",
-                            "probe_critics")
+                            "probe_critics", "eval_samples", "probe_num_train", "probe_num_validation",
+                            "probe_num_test")
   workdir = cfg.run_dir or tempfile.mkdtemp(prefix="gan_jax_probe_over_training_")
   path = os.path.join(workdir, probe.PROBE_FILE)
   if not cfg.run_dir or not os.path.exists(path):
