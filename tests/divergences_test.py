@@ -223,8 +223,8 @@ def test_js_bounded_symmetric_and_kl_nonnegative(p, g):
   assert abs(a - b) < 1e-6
   assert float(V.kl(p, g).value) >= -1e-6 and float(V.kl(g, p).value) >= -1e-6
   v = float(V.value_at_optimum(p, g).value)
-  # V(D*, G) = 2·JSD − log 4: JSD's 1e-6 tolerance doubles (p ≈ g has put V 1.3e-6 below −log 4 in float32).
-  assert -LOG4 - 2e-6 <= v <= 1e-6
+  # V(D*, G) = 2·JSD − log 4 in float32 (an ulp at 1.386 is 1.2e-7): p ≈ g has put V 1.3e-6 below −log 4.
+  assert -LOG4 - 3e-6 <= v <= 1e-6
 
 
 @given(p=dists_1d)
@@ -232,7 +232,8 @@ def test_divergences_vanish_for_identical_arguments(p):
   assert abs(float(V.js(p, p).value)) < 1e-6
   assert abs(float(V.kl(p, p).value)) < 1e-6
   assert abs(float(V.w1(p, p).value)) < 1e-6
-  assert abs(float(V.value_at_optimum(p, p).value) + LOG4) < 1e-6
+  # float32 quadrature of V ≈ −1.386 (an ulp is 1.2e-7): 1.4e-6 off has been seen (narrow mixture components).
+  assert abs(float(V.value_at_optimum(p, p).value) + LOG4) < 3e-6
   x = jnp.linspace(-10, 10, 101)[:, None]
   np.testing.assert_allclose(V.optimal_discriminator(p, p)(x), 0.5)
 
