@@ -75,7 +75,8 @@ def base_config() -> ml_collections.ConfigDict:
   # --config.vmap_hparams.g_learning_rate="(1e-4, 1e-3)"; replicas = product of the non-empty lists × num_seeds.
   c.vmap_hparams = ml_collections.ConfigDict({name: () for name in parallel.VMAPPABLE_HPARAMS})
   # Device layout: "none", "replicas" (shard the replica axis) or "data" (shard each batch); 0 devices = all.
-  c.parallel = ml_collections.ConfigDict(dict(layout="none", num_devices=0))
+  # replica_map: "vmap" (batched) or "unroll" (replicas side by side: 3.5× faster for 3 DCGAN seeds on CPU).
+  c.parallel = ml_collections.ConfigDict(dict(layout="none", num_devices=0, replica_map="vmap"))
   c.num_steps = 2000                 # generator steps
   c.batch_size = 256
   c.eval_every = 200

@@ -328,7 +328,7 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   def eval_one(s, real, labels):
     return evaluate(gan, s, real, labels, engine.eval_key(s), config.eval_samples)
 
-  evaluate_all = jax.jit(jax.vmap(eval_one, in_axes=(0, None, None)), out_shardings=replicated)
+  evaluate_all = jax.jit(layout.map_replicas(eval_one, in_axes=(0, None, None)), out_shardings=replicated)
 
   def evaluate_host(state):
     out, fakes, fake_labels = evaluate_all(state, real_eval.images, real_eval.labels)
@@ -351,13 +351,14 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   @functools.lru_cache(maxsize=None)
   def scan_fn(n: int):
     def steps(s, real, labels):
-      s, metrics = jax.vmap(lambda r, x, y: train_steps(gan, r, x, y))(s, real, labels)
+      s, metrics = layout.map_replicas(lambda r, x, y: train_steps(gan, r, x, y))(s, real, labels)
       return s, metrics, engine.all_finite(s)
     return jax.jit(steps, out_shardings=out)
 
   def one_step(s, real, labels, t):
     pick = lambda x: jax.lax.dynamic_index_in_dim(x, t, axis=0, keepdims=False)
-    s, metrics = jax.vmap(lambda r, x, y: engine.train_step(gan, r, pick(x), pick(y)))(s, real, labels)
+    step = lambda r, x, y: engine.train_step(gan, r, pick(x), pick(y))
+    s, metrics = layout.map_replicas(step)(s, real, labels)
     return s, metrics, engine.all_finite(s)
 
   step_fn = jax.jit(one_step, out_shardings=out)

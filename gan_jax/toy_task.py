@@ -104,7 +104,7 @@ def jitted_chunk(gan: engine.GAN, target: Any, layout: parallel.Layout, state: A
     A jitted function state -> (state, per-step metrics (R, num_steps), per-replica parameter finiteness (R,)).
   """
   def chunk(s):
-    s, metrics = jax.vmap(lambda r: train_steps(gan, target, r, num_steps))(s)
+    s, metrics = layout.map_replicas(lambda r: train_steps(gan, target, r, num_steps))(s)
     return s, metrics, engine.all_finite(s)
   replicated = layout.replicated(0) if layout.mesh is not None else None
   out = (layout.state(state), replicated, replicated) if layout.mesh is not None else None
@@ -156,8 +156,8 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   replicas = parallel.replicas_of(config)
   init = lambda: engine.init_states(gan, replicas, layout)
   replicated = layout.replicated(0) if layout.mesh is not None else None
-  evaluate_all = jax.jit(jax.vmap(lambda s: evaluation.evaluate(gan, target, s, engine.eval_key(s), spec)),
-                         out_shardings=replicated)
+  evaluate_one = lambda s: evaluation.evaluate(gan, target, s, engine.eval_key(s), spec)
+  evaluate_all = jax.jit(layout.map_replicas(evaluate_one), out_shardings=replicated)
 
   chunk_fn = functools.lru_cache(maxsize=None)(
       lambda n: jitted_chunk(gan, target, layout, jax.eval_shape(init), n))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint
+from gan_jax import config as config_lib
 from gan_jax import engine
 from gan_jax import evaluation
 from gan_jax import parallel
@@ -140,6 +141,10 @@ def test_data_parallel_matches_one_device():
     ({"vmap_hparams": {"batch_size": [1, 2]}}, "config.vmap_hparams has 'batch_size'"),
     ({"vmap_hparams": {"r1_weight": ["a"]}}, r"config.vmap_hparams.r1_weight=\['a'\] is invalid"),
     ({"vmap_hparams": {"gradient_penalty_weight": [1.0]}}, "gradient penalty only for 'wgan_gp'"),
+    ({"parallel": {"layout": "none", "num_devices": 0, "replica_map": "loop"}},
+     r"config.parallel.replica_map='loop' is invalid; allowed: vmap \| unroll"),
+    ({"num_seeds": 4, "parallel": {"layout": "replicas", "num_devices": 4, "replica_map": "unroll"}},
+     "config.parallel.replica_map='unroll' is invalid with config.parallel.layout='replicas'"),
 ])
 def test_layout_errors_before_compilation(overrides, needle):
   config = _config()
@@ -147,6 +152,43 @@ def test_layout_errors_before_compilation(overrides, needle):
     config[k] = ml_collections.ConfigDict(v) if isinstance(v, dict) else v
   with pytest.raises(ValueError, match=needle):
     train.build_gan(config)
+
+
+def test_map_replicas_unrolled_equals_vmapped_with_shared_arguments():
+  fn = lambda w, x, scale: {"y": jax.numpy.tanh(x @ w) * scale, "norm": jax.numpy.sum(w ** 2)}
+  w = np.random.default_rng(0).normal(size=(3, 4, 2)).astype(np.float32)  # 3 replicas
+  x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)     # shared by every replica
+  vmapped = parallel.map_replicas(fn, "vmap", in_axes=(0, None, None))(w, x, 2.0)
+  unrolled = jax.jit(parallel.map_replicas(fn, "unroll", in_axes=(0, None, None)))(w, x, 2.0)
+  assert unrolled["y"].shape == (3, 5, 2) and unrolled["norm"].shape == (3,)
+  _assert_trees_close(vmapped, unrolled)
+  with pytest.raises(ValueError, match="leading sizes \\[2, 3\\]"):
+    parallel.map_replicas(fn, "unroll", in_axes=(0, 0, None))(w, w[:2], 1.0)
+
+
+@pytest.mark.parametrize("task", ["toy", "image"])
+def test_unrolled_replicas_train_as_vmapped(task, tmp_path):
+  """A whole run (training chunks and evaluations) under replica_map='unroll' logs what 'vmap' logs."""
+  if task == "toy":
+    config = _config(num_seeds=2, num_steps=4, eval_every=2, eval_kde_samples=0)
+  else:
+    config = config_lib.image_config("digits")
+    config.generator_kwargs = {"features": 8, "latent_dim": 16}
+    config.discriminator_kwargs = {"features": 8, "normalization": "batch_norm"}
+    config.num_seeds, config.batch_size, config.num_steps, config.eval_every = 2, 16, 3, 3
+    config.eval_samples, config.eval_classifier, config.plot_every, config.checkpoint_every = 64, False, 0, 3
+  rows = {}
+  for how in parallel.REPLICA_MAPS:
+    config.parallel.replica_map = how
+    rows[how] = train.train_and_evaluate(config, str(tmp_path / how))
+  assert len(rows["vmap"]) == 2
+  for a, b in zip(rows["vmap"], rows["unroll"]):
+    assert a.keys() == b.keys()
+    for k, v in a.items():
+      if isinstance(v, float):
+        np.testing.assert_allclose(b[k], v, rtol=1e-4, atol=1e-5, err_msg=k)
+      else:
+        assert b[k] == v, k
 
 
 def _free_port():
