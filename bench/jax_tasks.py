@@ -472,6 +472,37 @@ def dcgan_step(mode: str, batch_size: int, features: int, reps: int, steps: int 
   return out
 
 
+def dcgan_seeds(num_seeds: int, replica_map: str, batch_size: int, features: int, steps: int, reps: int,
+                warmup: int = 2) -> dict[str, Any]:
+  """S seeds of the DCGAN step in one program, mapped over replicas by `parallel.map_replicas` ('vmap' or
+  'unroll', `config.parallel.replica_map`), one jitted call per step as image runs make it (state donated)."""
+  config, gan, _ = dcgan.build(batch_size, features)
+  states = jax.tree.map(jnp.copy, engine.init_states(gan, np.arange(num_seeds)))
+  real = jax.device_put(np.stack([dcgan.real_batches(gan, 1, seed=s + 1)[0] for s in range(num_seeds)]))
+  labels = jax.device_put(np.stack([dcgan.labels(gan, 1)[0]] * num_seeds))
+  fn = jax.jit(parallel.map_replicas(functools.partial(engine.train_step, gan), replica_map), donate_argnums=0)
+  with _CLOCK.measure() as compiled:
+    start = time.perf_counter()
+    states, metrics = fn(states, real, labels)
+    _block(metrics)
+    first = time.perf_counter() - start
+  for _ in range(warmup):
+    states, metrics = fn(states, real, labels)
+  _block(states)
+
+  def run():
+    nonlocal states, metrics
+    for _ in range(steps):
+      states, metrics = fn(states, real, labels)
+    _block(states)
+
+  times = timing.repeat(run, reps)
+  return {"num_seeds": num_seeds, "replica_map": replica_map, "batch_size": batch_size, "features": features,
+          "compile_s": compiled["compile_s"], "first_call_s": first,
+          "step_ms": timing.summary([1e3 * t / steps for t in times]),
+          "seed_steps_per_s": timing.summary([num_seeds * steps / t for t in times])}
+
+
 def _conv_kernel_grad_in_loop(batch_size: int, features: int, reps: int) -> dict[str, Any]:
   """Kernel gradient of D's widest convolution (14×14×f -> 7×7×2f, 4×4, stride 2), at the top level of a program
   and inside a one-iteration `lax.scan`.
@@ -508,4 +539,5 @@ TASKS = {
     "dcgan_export": dcgan_export,
     "dcgan_crosscheck": dcgan_crosscheck,
     "dcgan_step": dcgan_step,
+    "dcgan_seeds": dcgan_seeds,
 }

@@ -433,7 +433,30 @@ def _dcgan(dc: dict, meta: dict) -> list[str]:
     if scan is not None and _med(scan, "step_ms") > _med(step, "step_ms"):
       note += " Here it is slower than per-step dispatch."
     out += [note, ""]
+  out += _dcgan_seeds(dc.get("seeds") or [])
   out += _dcgan_crosscheck(dc.get("crosscheck"))
+  return out
+
+
+def _dcgan_seeds(rows: list[dict]) -> list[str]:
+  """Several DCGAN seeds in one program: vmapped against unrolled replicas (`config.parallel.replica_map`)."""
+  if not rows:
+    return []
+  ok = [r for r in rows if _ok(r)]
+  one = next((r for r in ok if r["num_seeds"] == 1), None)
+  out = ["### Several seeds in one program", "",
+         "The same DCGAN step for S seeds in one jitted call per step, mapped over the replicas by "
+         "`parallel.map_replicas`: `vmap` batches them (convolutions with per-replica kernels become grouped "
+         "convolutions) and `unroll` puts the S computations side by side in the program "
+         "(`config.parallel.replica_map`). Ratio: seed-steps/s over one seed's.", ""]
+  table = []
+  for r in ok:
+    ratio = "—" if one is None else f"{_med(r, 'seed_steps_per_s') / _med(one, 'seed_steps_per_s'):.2f}×"
+    table.append([str(r["num_seeds"]), r["replica_map"], str(r["features"]), _range(r, "step_ms", "{:.1f}"),
+                  _range(r, "seed_steps_per_s", "{:.1f}"), ratio, f"{r['compile_s']:.2f}"])
+  out += [_table(["seeds", "replica map", "features", "ms/step (all seeds)", "seed-steps/s", "vs one seed",
+                  "compile s"], table), ""]
+  out += [_error_line(f"{r['num_seeds']} seeds, {r['replica_map']}", r) for r in rows if not _ok(r)]
   return out
 
 

@@ -62,6 +62,9 @@ class Plan:
   dcgan_scan_reps: int = 3
   dcgan_crosscheck_batch: int = 64
   dcgan_crosscheck_features: int = 64
+  dcgan_seed_count: int = 3                   # seeds of one program: vmapped vs unrolled replicas
+  dcgan_seed_features: int = 16               # the mnist5k objective sweep's width
+  dcgan_seed_steps: int = 10
   child_timeout_s: int = 600
 
 
@@ -75,7 +78,8 @@ QUICK = Plan(
                     "--config.eval_samples=256", "--config.plot_every=0", "--config.num_seeds=1",
                     "--config.objectives=(\"non_saturating\",)"),
     demo_cache=False, dcgan_features=8, dcgan_steps=3, dcgan_scan_steps_per_call=3, dcgan_torch_steps=3,
-    dcgan_reps=2, dcgan_scan_reps=2, dcgan_crosscheck_batch=8, dcgan_crosscheck_features=8, child_timeout_s=300)
+    dcgan_reps=2, dcgan_scan_reps=2, dcgan_crosscheck_batch=8, dcgan_crosscheck_features=8, dcgan_seed_count=2,
+    dcgan_seed_features=8, dcgan_seed_steps=3, child_timeout_s=300)
 
 
 class Children:
@@ -353,6 +357,12 @@ def _dcgan(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[s
                          batch_size=b, threads=threads, steps=plan.dcgan_torch_steps, reps=plan.dcgan_reps,
                          params_path=path, torch_kwargs=export.get("torch_kwargs", {})))
   out["rows"] = rows
+  # Several seeds in one program (`config.parallel.replica_map`), against one seed in the same program form.
+  n, f = plan.dcgan_seed_count, plan.dcgan_seed_features
+  out["seeds"] = [kids.run("jax", "dcgan_seeds", f"DCGAN {s} seed(s), {how}, batch {b}, features {f}",
+                           {"num_seeds": s, "replica_map": how}, num_seeds=s, replica_map=how, batch_size=b,
+                           features=f, steps=plan.dcgan_seed_steps, reps=plan.dcgan_reps)
+                  for s, how in ((1, "vmap"), (n, "vmap"), (n, "unroll"))]
   return out
 
 

@@ -129,6 +129,8 @@ def test_quick_bench_end_to_end(tmp_path):
   dc = results["dcgan"]
   assert {r["impl"] for r in dc["rows"]} >= {"gan-jax per-step jit", "PyTorch eager (1 thread)"}
   assert all(r["ok"] for r in dc["rows"]), dc["rows"]
+  assert [(r["num_seeds"], r["replica_map"]) for r in dc["seeds"]] == [(1, "vmap"), (2, "vmap"), (2, "unroll")]
+  assert all(r["ok"] for r in dc["seeds"]), dc["seeds"]
   assert dc["crosscheck"]["ok"] and dc["crosscheck"]["float64"]["g_grads_max_rel_diff"] <= TOL
   impls = {r["impl"] for r in results["throughput"]}
   assert {"gan-jax per-step jit", "PyTorch eager (1 thread)"} <= impls
