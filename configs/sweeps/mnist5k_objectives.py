@@ -9,10 +9,11 @@ Members: minimax and non-saturating (Goodfellow et al. 2014) and hinge (Lim & Ye
 BatchNorm discriminators, and WGAN-GP (Gulrajani et al. 2017, λ = 10) with a layer-norm critic (a gradient
 penalty needs per-sample gradients, which BatchNorm couples). Every member: DCGAN players with 16 base channels,
 Adam 2e-4 β1 = 0.5, batch 64, one critic step per generator step (equal generator steps and cost; Gulrajani et al.
-used 5 critic steps), 1,000 steps (14 epochs). The 3 seeds of a member run vmapped in one program, which XLA:CPU
-executes about 7× slower than one seed (measured ~250 ms against ~34 ms per step on loaded cores), hence the small
-players; estimated 15–20 minutes on 2 idle cores from those step times (not yet measured end to end: see the
-README). Evaluations: 1,000 samples against the 500 test images (the README gives the floor at these sizes).
+used 5 critic steps), 2,000 steps (28 epochs). The 3 seeds of a member run as one program with their steps
+unrolled side by side (`parallel.replica_map='unroll'`: vmapped, XLA:CPU runs the convolutions 3.5× slower).
+Evaluations: 1,000 samples against the 500 test images (the README gives the floor at these sizes); the divergence
+probe at the last step. Measured: 23 min for the 4 members on 2 CPU cores (5–6 min each); the table is in the
+README (Image GANs).
 Shrunk for a quick local check (2 members, 1 seed, 20 steps): --config=configs/sweeps/mnist5k_objectives.py:runlocal
 """
 from gan_jax import config as config_lib
