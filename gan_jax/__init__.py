@@ -7,6 +7,11 @@ submodule does not pull in Orbax, tensorboardX or matplotlib.
 import importlib
 from typing import Any
 
+from gan_jax import xla_workarounds
+
+# Before anything below can start a JAX backend: XLA reads XLA_FLAGS once, when it starts (see the module).
+xla_workarounds.apply()
+
 from gan_jax.distributions import Gaussian
 from gan_jax.distributions import GaussianMixture
 from gan_jax.distributions import grid
