@@ -385,6 +385,8 @@ class InfoGANGenerator(nn.Module):
     num_categories: size K of the categorical code (10 for MNIST).
     num_continuous: number L of continuous codes (2 for MNIST, each ~ U(−1, 1)).
     features: channels of the last hidden stage.
+    dense_features: width of a fully connected layer (BatchNorm, ReLU) that first mixes z and the codes, as in
+      Chen et al.'s MNIST generator (1,024); 0 = none (the codes go straight into the DCGAN projection).
   """
   image_size: int = 28
   channels: int = 1
@@ -392,12 +394,13 @@ class InfoGANGenerator(nn.Module):
   num_categories: int = 10
   num_continuous: int = 2
   features: int = 64
+  dense_features: int = 0
 
   def __post_init__(self) -> None:
     dcgan_base_size(self.image_size)
     _check_positive(channels=self.channels, latent_dim=self.latent_dim, num_categories=self.num_categories,
                     features=self.features)
-    _check_non_negative(num_continuous=self.num_continuous)
+    _check_non_negative(num_continuous=self.num_continuous, dense_features=self.dense_features)
     super().__post_init__()
 
   @nn.compact
@@ -407,6 +410,8 @@ class InfoGANGenerator(nn.Module):
     _check_labels(cat_codes, z.shape[0], self.num_categories)
     _check_latent(cont_codes, self.num_continuous, "cont_codes")
     h = jnp.concatenate([z, jax.nn.one_hot(cat_codes, self.num_categories, dtype=z.dtype), cont_codes], axis=-1)
+    if self.dense_features:
+      h = nn.relu(_batch_norm(train)(nn.Dense(self.dense_features, use_bias=False)(h)))
     return _DCGANDecoder(self.image_size, self.channels, self.features)(h, train)
 
 
@@ -422,6 +427,8 @@ class InfoGANDiscriminator(nn.Module):
     num_continuous: L.
     q_features: width of the Q head's hidden layer (128 in Chen et al.).
     normalization: as in `DCGANDiscriminator`; the Q head's hidden layer uses BatchNorm only with 'batch_norm'.
+    dense_features: width of a fully connected layer (normalization as above, LeakyReLU) after the convolutions,
+      shared by D and Q, as in Chen et al.'s MNIST discriminator (1,024); 0 = none.
   """
   image_size: int = 28
   channels: int = 1
@@ -430,12 +437,13 @@ class InfoGANDiscriminator(nn.Module):
   num_continuous: int = 2
   q_features: int = 128
   normalization: str = "batch_norm"
+  dense_features: int = 0
 
   def __post_init__(self) -> None:
     dcgan_base_size(self.image_size)
     _check_positive(channels=self.channels, features=self.features, num_categories=self.num_categories,
                     q_features=self.q_features)
-    _check_non_negative(num_continuous=self.num_continuous)
+    _check_non_negative(num_continuous=self.num_continuous, dense_features=self.dense_features)
     _check_normalization(self.normalization)
     super().__post_init__()
 
@@ -445,6 +453,15 @@ class InfoGANDiscriminator(nn.Module):
     _check_images(x, self.image_size, self.channels)
     _, stages = dcgan_base_size(self.image_size)
     features = _DCGANEncoder(self.features, stages, self.normalization, name="encoder")(x, train)
+    if self.dense_features:
+      dense = nn.Dense(self.dense_features, use_bias=self.normalization != "batch_norm")
+      features = (nn.SpectralNorm(dense)(features, update_stats=train) if self.normalization == "spectral_norm"
+                  else dense(features))
+      if self.normalization == "batch_norm":
+        features = _batch_norm(train)(features)
+      elif self.normalization == "layer_norm":
+        features = nn.LayerNorm(epsilon=_BN_EPSILON)(features)
+      features = nn.leaky_relu(features, _LEAKY_SLOPE)
     out = _ProjectionOutput(0, self.normalization == "spectral_norm")(features, None, train)
     q = nn.Dense(self.q_features, use_bias=self.normalization != "batch_norm")(features)
     if self.normalization == "batch_norm":

@@ -289,6 +289,23 @@ def test_infogan_shapes_and_codes():
   assert not np.allclose(gen.apply(g_vars, z[:4], (cat[:4] + 1) % 10, cont[:4], train=False), x[:4])
 
 
+def test_infogan_dense_layers_of_the_paper():
+  """Chen et al.'s MNIST players: a 1,024-unit layer mixes z and the codes in G, and follows the convs in D."""
+  gen = im.InfoGANGenerator(image_size=16, latent_dim=8, features=4, dense_features=32)
+  shapes = _shapes(gen, _normal(1, (2, 8)), jnp.zeros((2,), jnp.int32), _normal(2, (2, 2)))
+  assert shapes["params"]["Dense_0"]["kernel"].shape == (8 + 10 + 2, 32)  # z, one-hot category, continuous
+  assert "Dense_0" not in _shapes(im.InfoGANGenerator(image_size=16, latent_dim=8, features=4),
+                                  _normal(1, (2, 8)), jnp.zeros((2,), jnp.int32), _normal(2, (2, 2)))["params"]
+  disc = im.InfoGANDiscriminator(image_size=16, features=4, q_features=8, dense_features=32)
+  params = _shapes(disc, _images(3, 2, 16, 1))["params"]
+  assert params["Dense_0"]["kernel"].shape == (4 * 4 * 8, 32)   # after two stride-2 convs: 4×4×8 features
+  # D's output and Q's hidden layer both read the shared 32 units.
+  assert params["_ProjectionOutput_0"]["Dense_0"]["kernel"].shape == (32, 1)
+  assert params["Dense_1"]["kernel"].shape == (32, 8)
+  with pytest.raises(ValueError, match="dense_features must be a non-negative integer, got -1"):
+    im.InfoGANGenerator(dense_features=-1)
+
+
 def test_mutual_information_loss_matches_scipy():
   rng = np.random.default_rng(9)
   n, k, l = 7, 10, 3
