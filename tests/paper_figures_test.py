@@ -265,6 +265,7 @@ def test_probe_over_training_plots_the_probe_beside_exact_and_training_bound(tmp
   assert np.all(np.abs(data["probe_js"] - data["exact_js"]) < 0.05)
   assert data["bound_js"][0] < data["exact_js"][0] - 0.2
   assert np.isnan(data["bound_w1"]).all()  # the minimax discriminator has no W1 estimate
+  assert np.isnan(data["probe_w1"]).all() and np.isfinite(data["exact_w1"]).all()  # the test's probe skips W1
   # A second call reads the run's probe.jsonl instead of training again.
   _, again = paper_figures.make_figure("probe_over_training", config)
   assert again["probe_js"].tolist() == data["probe_js"].tolist()

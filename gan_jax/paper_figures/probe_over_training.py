@@ -37,6 +37,7 @@ def default_config() -> ml_collections.ConfigDict:
   t.probe_every = 200
   t.probe_steps = 1000    # each probe critic's training steps
   t.probe_critics = 2
+  t.probe_w1 = True       # the W1 critic (its gradient penalty makes it the probe's costliest part)
   # Held-out sizes: the run's evaluation samples per player, and the probe's train / validation / test splits.
   t.eval_samples = 4096
   t.probe_num_train, t.probe_num_validation, t.probe_num_test = 32768, 2048, 4096
@@ -50,6 +51,7 @@ def testing_config() -> ml_collections.ConfigDict:
   t.num_steps = 40
   t.probe_every = 20
   t.probe_steps = 100
+  t.probe_w1 = False
   t.eval_samples = 256
   t.probe_num_train, t.probe_num_validation, t.probe_num_test = 4096, 512, 1024
   return t
@@ -66,7 +68,7 @@ def run_config(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.num_seeds, c.num_steps = cfg.num_seeds, cfg.num_steps
   c.eval_every = c.probe_every = cfg.probe_every
   c.checkpoint_every, c.plot_every = cfg.num_steps, 0
-  c.probe.num_steps, c.probe.num_critics = cfg.probe_steps, cfg.probe_critics
+  c.probe.num_steps, c.probe.num_critics, c.probe.w1 = cfg.probe_steps, cfg.probe_critics, bool(cfg.probe_w1)
   c.eval_samples = cfg.eval_samples
   c.probe.num_train, c.probe.num_validation = cfg.probe_num_train, cfg.probe_num_validation
   c.probe.num_test = cfg.probe_num_test
