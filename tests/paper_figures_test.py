@@ -248,6 +248,30 @@ def test_dirac_gan_numbers(config):
 
 # --- probe_over_training ------------------------------------------------------------------------------------------
 
+def test_probe_over_training_reads_a_runs_probe_rows(tmp_path):
+  """The panels from a hand-written probe.jsonl: seed means per step, NaN where nothing was logged."""
+  run = tmp_path / "run"
+  run.mkdir()
+  rows = [{"step": step, "seed": seed, "objective": "minimax", "js": 0.3 - 0.01 * step + 0.02 * seed,
+           "js_probe": 0.29 - 0.01 * step + 0.02 * seed, "js_probe_stderr": 0.01 * (seed + 1),
+           "js_lower_bound": 0.05 * seed, "w1": 1.0 + seed, "w1_probe": float("nan"),
+           "w1_probe_stderr": float("nan")} for step in (0, 10) for seed in (0, 1)]
+  writers.append_rows(str(run / "probe.jsonl"), rows)
+  config = paper_figures.testing_config()
+  config.probe_over_training.run_dir = str(run)
+  fig, data = paper_figures.make_figure("probe_over_training", config)
+  check_house_style(fig)
+  assert data["steps"].tolist() == [0, 10] and data["objective"] == "minimax"
+  assert data["divergences"] == ("js", "w1")  # the KL columns were not logged
+  np.testing.assert_allclose(data["exact_js"], [0.31, 0.21])
+  np.testing.assert_allclose(data["probe_js"], [0.30, 0.20])
+  np.testing.assert_allclose(data["probe_stderr_js"], [0.015, 0.015])
+  np.testing.assert_allclose(data["bound_js"], [0.025, 0.025])
+  np.testing.assert_allclose(data["exact_w1"], [1.5, 1.5])
+  assert np.isnan(data["probe_w1"]).all() and np.isnan(data["bound_w1"]).all()
+
+
+@pytest.mark.slow  # ~30 s: trains and probes its own run; the panels are checked by the test above
 def test_probe_over_training_plots_the_probe_beside_exact_and_training_bound(tmp_path):
   config = paper_figures.testing_config()
   config.probe_over_training.run_dir = str(tmp_path / "run")
