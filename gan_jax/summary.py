@@ -47,7 +47,7 @@ RANKING_CSV = "ranking.csv"
 
 # Exact divergences, then the KDE and optimal-transport estimates (whichever a member logged).
 DIVERGENCES = ("js", "kl_pg", "kl_gp", "w1", "js_kde", "kl_pg_kde", "kl_gp_kde", "w1_ot")
-# Image runs' classifier metrics (`image_metrics.sample_quality`, `image_task`), summarised by default when logged.
+# Image runs' classifier metrics (`image_metrics.evaluate_features`, `image_task`), summarised by default when logged.
 IMAGE_METRICS = ("fcd", "classifier_score", "precision", "recall", "density", "coverage", "conditional_accuracy",
                  "info_class_accuracy")
 HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "density", "coverage",
