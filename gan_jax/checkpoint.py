@@ -22,6 +22,7 @@ from typing import Any
 
 from absl import logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import tree as ocp_tree
@@ -137,7 +138,7 @@ def restore_latest(manager: ocp.CheckpointManager, target: Any) -> tuple[Any, in
       else:
         for bad in skipped:
           _delete(manager, bad)
-        return restored, step
+        return placed_like(restored, target), step
       gc.collect()  # only after a failed step (and outside `except`, so the failure's frames are released)
   raise ValueError(f"no checkpoint in {manager.directory} restores (steps {', '.join(map(str, steps))} all fail); "
                    "delete the directory to start the run again")
@@ -156,7 +157,30 @@ def restore_step(manager: ocp.CheckpointManager, target: Any, step: int) -> Any:
     raise ValueError(f"step={step!r} was not saved in {manager.directory}; allowed: a saved step ({saved})")
   _check_matches(manager.item_metadata(step).tree, target, step)
   with _quiet_closed_loop_callbacks():
-    return manager.restore(step, args=ocp.args.StandardRestore(target))
+    return placed_like(manager.restore(step, args=ocp.args.StandardRestore(target)), target)
+
+
+def uncommitted(tree: Any) -> Any:
+  """`tree` with its jax Arrays as uncommitted arrays on the default device, as a jitted init returns them.
+
+  Orbax places what it restores on devices explicitly (committed), and a jitted function lowers committed inputs
+  with sharding annotations: a different program from the one compiled for the fresh state, so it would miss the
+  persistent compilation cache (a resumed run, or a probe of a checkpoint, compiles everything again).
+  """
+  return jax.tree.map(lambda x: _uncommit(x) if isinstance(x, jax.Array) else x, tree)
+
+
+def placed_like(restored: Any, target: Any) -> Any:
+  """`restored` with each jax Array uncommitted where `target`'s leaf is an uncommitted jax Array (see above)."""
+  return jax.tree.map(
+      lambda r, t: _uncommit(r) if isinstance(t, jax.Array) and not t.committed else r, restored, target)
+
+
+def _uncommit(x: jax.Array) -> jax.Array:
+  # Through the host: JAX has no call that drops an array's commitment.
+  if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+    return jax.random.wrap_key_data(_uncommit(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+  return jnp.asarray(np.asarray(x))
 
 
 @contextlib.contextmanager

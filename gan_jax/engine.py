@@ -623,11 +623,14 @@ def restore_latest(gan: GAN, config: ml_collections.ConfigDict, workdir: str, st
   if step is not None:
     if not manager.all_steps():
       raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
-    return checkpoint.restore_step(manager, abstract, step), step
-  restored = checkpoint.restore_latest(manager, abstract)
-  if restored is None:
-    raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
-  return restored
+    state = checkpoint.restore_step(manager, abstract, step)
+  else:
+    restored = checkpoint.restore_latest(manager, abstract)
+    if restored is None:
+      raise ValueError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')!r}; train first")
+    state, step = restored
+  # Placed as the training run's state was (uncommitted without a mesh): its programs then hit the compile cache.
+  return (checkpoint.uncommitted(state) if parallel.create_layout(config).mesh is None else state), step
 
 
 def is_main_process() -> bool:

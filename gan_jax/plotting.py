@@ -123,8 +123,8 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
     seed_index: which replica to draw.
     title: panel title.
   """
-  one = jax.tree.map(lambda x: x[seed_index], state)
   if target.dim == 2:
+    one = jax.tree.map(lambda x: x[seed_index], state)
     real = np.asarray(target.sample(jax.random.PRNGKey(0), 2000))
     fake = np.asarray(gan.players.sample(one.g_params, jax.random.PRNGKey(1), 2000))
     ax.scatter(real[:, 0], real[:, 1], s=2, color="0.6", marker=".", label="data")
@@ -132,33 +132,50 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
     style_axes(ax, "x₁", "x₂", title=title)
     return
   lo, hi = (float(v[0]) for v in target.bounds())
-  x = jnp.linspace(lo - 1.0, hi + 1.0, 600)[:, None]
-  ax.plot(x[:, 0], np.exp(target.log_prob(x)), color="#000000", linestyle="-", label="data p(x)")
   invertible = models.is_invertible(gan.players.generator)
+  x = np.linspace(lo - 1.0, hi + 1.0, 600, dtype=np.float32)[:, None]
+  curves = jax.tree.map(np.asarray, _density_curves(gan, target, state, seed_index, x, invertible))
+  ax.plot(x[:, 0], curves["p"], color="#000000", linestyle="-", label="data p(x)")
   if invertible:
-    g = models.GeneratorDistribution(gan.players.generator, one.g_params)
-    ax.plot(x[:, 0], np.exp(g.log_prob(x)), color="#2ca02c", linestyle="-.", label="generator g(x)")
+    ax.plot(x[:, 0], curves["g"], color="#2ca02c", linestyle="-.", label="generator g(x)")
   else:
-    fake = np.asarray(gan.players.sample(one.g_params, jax.random.PRNGKey(1), 20_000))[:, 0]
-    ax.hist(fake, bins=120, range=(float(x[0, 0]), float(x[-1, 0])), density=True, histtype="step",
+    ax.hist(curves["fake"], bins=120, range=(float(x[0, 0]), float(x[-1, 0])), density=True, histtype="step",
             color="#2ca02c", label="generator (histogram)")
   twin = ax.twinx()
-  outputs = gan.players.discriminator.apply(one.d_params, x)
   if gan.objective.probability is not None:
-    twin.plot(x[:, 0], gan.objective.probability(outputs), color="#1f77b4", linestyle="--", label="D(x)")
+    twin.plot(x[:, 0], curves["d"], color="#1f77b4", linestyle="--", label="D(x)")
     if invertible:
-      d_star = divergences.optimal_discriminator(target, g)(x)
-      twin.plot(x[:, 0], d_star, color="#d62728", linestyle=":", label="D*(x)")
+      twin.plot(x[:, 0], curves["d_star"], color="#d62728", linestyle=":", label="D*(x)")
     twin.axhline(0.5, color="0.6", linewidth=0.6)
     twin.set_ylim(0.0, 1.0)
     twin.set_ylabel("D(x)", fontsize=FONT_SIZE)
   else:
-    twin.plot(x[:, 0], outputs, color="#1f77b4", linestyle="--", label="critic f(x)")
+    twin.plot(x[:, 0], curves["d"], color="#1f77b4", linestyle="--", label="critic f(x)")
     twin.set_ylabel("critic value", fontsize=FONT_SIZE)
   twin.tick_params(labelsize=FONT_SIZE - 1)
   style_axes(ax, "x", "density", title=title, legend_loc=None)
   handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
   ax.legend(handles=handles, fontsize=FONT_SIZE - 2, frameon=False, loc="upper left")
+
+
+def _density_curves(gan, target, state, seed_index: int, x: np.ndarray, invertible: bool) -> dict:
+  """A 1-D panel's curves of replica `seed_index` at points x (n, 1), computed in one compiled program.
+
+  Op by op, the flow's inverse and densities would compile some fifty small programs per process.
+  """
+  def curves(state, x):
+    one = jax.tree.map(lambda v: v[seed_index], state)
+    out = {"p": jnp.exp(target.log_prob(x))}
+    d = gan.players.discriminator.apply(one.d_params, x)
+    out["d"] = d if gan.objective.probability is None else gan.objective.probability(d)
+    if invertible:
+      g = models.GeneratorDistribution(gan.players.generator, one.g_params)
+      out["g"] = jnp.exp(g.log_prob(x))
+      out["d_star"] = divergences.optimal_discriminator(target, g)(x)
+    else:
+      out["fake"] = gan.players.sample(one.g_params, jax.random.PRNGKey(1), 20_000)[:, 0]
+    return out
+  return jax.jit(curves)(state, x)
 
 
 def densities_figure(target, runs: dict) -> Figure:

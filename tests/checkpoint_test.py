@@ -89,6 +89,23 @@ def test_restore_into_eval_shape_target(manager):
   assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(restored))
 
 
+def test_restore_into_uncommitted_target_compiles_the_same_program(manager):
+  # A jitted init returns uncommitted arrays; what orbax restores is committed to a device, and a committed input
+  # lowers with sharding annotations: another program, so a resumed run would miss the compile cache.
+  state = _state()
+  assert not any(leaf.committed for leaf in jax.tree.leaves(state))
+  checkpoint.save(manager, 3, state)
+  restored, _ = checkpoint.restore_latest(manager, _state(seed=9))
+  at_step = checkpoint.restore_step(manager, _state(seed=9), 3)
+  _assert_bit_identical(restored, state)
+  fn = jax.jit(lambda s: jax.tree.map(lambda x: x + 1, s))
+  for got in (restored, at_step, checkpoint.uncommitted(jax.device_put(state, jax.devices()[0]))):
+    assert not any(leaf.committed for leaf in jax.tree.leaves(got))
+    assert fn.lower(got).as_text() == fn.lower(state).as_text()
+  committed = jax.device_put(_state(seed=9), jax.devices()[0])
+  assert all(leaf.committed for leaf in jax.tree.leaves(checkpoint.restore_step(manager, committed, 3)))
+
+
 def test_restore_keeps_target_sharding(manager):
   devices = jax.devices()[:math.gcd(NUM_SEEDS, jax.device_count())]
   mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
