@@ -160,6 +160,7 @@ def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
   c.conditional = False              # labels into both players (cGAN / projection discriminator)
   c.info_weight = 1.0                # InfoGAN: λ of the mutual-information loss (Chen et al. 2016)
   c.info_continuous_weight = 1.0     # InfoGAN: weight of the continuous codes' Gaussian term inside it
+  c.latent_prior = "normal"          # the noise z: "normal" N(0, I) | "uniform" U(−1, 1) (Chen et al.'s InfoGAN)
   c.joint_batch = False              # critic on one concatenated real+fake batch (the Keras MNIST GAN loop)
   c.steps_per_transfer = 100         # real batches sent to the devices this many steps at a time (memory bound)
   c.step_loop = "python"             # "python": one jitted call per step (fast convolutions on CPU); "scan"

@@ -82,6 +82,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     engine.fail("discriminator", config.discriminator, "'infogan' exactly when config.generator='infogan'")
   if config.get("conditional", False) and config.generator == "infogan":
     engine.fail("conditional", True, "False for InfoGAN (its categorical code plays the label's role)")
+  if config.get("latent_prior", "normal") not in players_lib.LATENT_PRIORS:
+    engine.fail("latent_prior", config.get("latent_prior"), " | ".join(players_lib.LATENT_PRIORS))
   if config.get("info_weight", 1.0) < 0 or config.get("info_continuous_weight", 1.0) < 0:
     engine.fail("info_weight", (config.get("info_weight"), config.get("info_continuous_weight")), "weights >= 0")
   normalization = config.get("discriminator_kwargs", {}).get("normalization", "batch_norm")
@@ -128,7 +130,7 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
       generator=generator, discriminator=discriminator, latent_dim=generator.latent_dim, image_shape=shape,
       num_classes=num_classes, num_categories=num_categories, num_continuous=num_continuous,
       info_continuous_weight=float(config.get("info_continuous_weight", 1.0)),
-      joint_batch=bool(config.get("joint_batch", False)))
+      latent_prior=config.get("latent_prior", "normal"), joint_batch=bool(config.get("joint_batch", False)))
   return engine.make_gan(config, players, vmapped)
 
 
@@ -514,12 +516,12 @@ def infogan_code_inputs(gan: engine.GAN, key: jax.Array, code: str, num_values: 
     raise ValueError(f"unknown InfoGAN code {code!r}; allowed: {', '.join(names)}")
   if code == "categorical":
     rows, cols = GRID_COLUMNS, k
-    z = jnp.repeat(jax.random.normal(key, (rows, gan.players.latent_dim)), cols, axis=0)
+    z = jnp.repeat(gan.players.sample_inputs(key, rows).z, cols, axis=0)  # z from the run's prior
     cat = jnp.tile(jnp.arange(k, dtype=jnp.int32), rows)
     return Inputs(z, cat=cat, cont=jnp.zeros((rows * cols, l))), cols
   j = int(code[len("continuous"):])
   rows, cols = k, num_values
-  z = jnp.broadcast_to(jax.random.normal(key, (1, gan.players.latent_dim)), (rows * cols, gan.players.latent_dim))
+  z = jnp.broadcast_to(gan.players.sample_inputs(key, 1).z, (rows * cols, gan.players.latent_dim))
   cat = jnp.repeat(jnp.arange(k, dtype=jnp.int32), cols)
   values = jnp.tile(jnp.linspace(-value_range, value_range, cols), rows)
   cont = jnp.zeros((rows * cols, l)).at[:, j].set(values)

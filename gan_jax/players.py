@@ -29,6 +29,9 @@ from gan_jax import image_models
 ShardFn = Callable[[jax.Array, int], jax.Array] | None
 
 
+LATENT_PRIORS = ("normal", "uniform")  # `ImagePlayers.latent_prior`
+
+
 class Inputs(NamedTuple):
   """What the generator is fed: noise z (n, latent_dim), labels (n,) for conditional GANs, InfoGAN codes."""
   z: jax.Array
@@ -114,6 +117,9 @@ class ImagePlayers(NamedTuple):
   num_categories: int = 0           # > 0: InfoGAN (with num_continuous continuous codes)
   num_continuous: int = 0
   info_continuous_weight: float = 1.0
+  # The noise z's distribution (`LATENT_PRIORS`). Chen et al.'s InfoGAN draws z ~ U(−1, 1): a third of N(0, 1)'s
+  # variance, so the codes weigh more against z in G's first layer.
+  latent_prior: str = "normal"
   joint_batch: bool = False         # the critic sees real and fake as one concatenated batch (the Keras MNIST GAN)
   shard_batch: ShardFn = None
   # A Python loop, not lax.scan: XLA:CPU runs convolution gradients many times slower inside a loop body
@@ -132,9 +138,13 @@ class ImagePlayers(NamedTuple):
     return g_vars["params"], g_vars.get("batch_stats", {}), d_vars["params"], d_vars.get("batch_stats", {})
 
   def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None) -> Inputs:
-    """z ~ N(0, I), with uniform labels (unless given) for conditional GANs and prior codes for InfoGAN."""
+    """z ~ N(0, I) or U(−1, 1) (`latent_prior`), with uniform labels (unless given) for conditional GANs and prior
+    codes for InfoGAN."""
     k_z, k_c = jax.random.split(key)
-    z = jax.random.normal(k_z, (n, self.latent_dim))
+    if self.latent_prior == "uniform":
+      z = jax.random.uniform(k_z, (n, self.latent_dim), minval=-1.0, maxval=1.0)
+    else:
+      z = jax.random.normal(k_z, (n, self.latent_dim))
     if self.num_categories:
       cat, cont = image_models.sample_infogan_codes(k_c, n, self.num_categories, self.num_continuous)
       return Inputs(z, cat=cat, cont=cont)

@@ -170,6 +170,7 @@ def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
     ("batch_size", 0, "config.batch_size=0 is invalid"),
     ("steps_per_transfer", 0, "config.steps_per_transfer=0 is invalid; allowed: an integer >= 1"),
     ("step_loop", "fast", "config.step_loop='fast' is invalid; allowed: python | scan"),
+    ("latent_prior", "gaussian", "config.latent_prior='gaussian' is invalid; allowed: normal | uniform"),
 ])
 def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, message, monkeypatch):
   monkeypatch.setattr(jax, "jit", lambda *a, **k: pytest.fail("compiled before validating"))
@@ -178,6 +179,20 @@ def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, messa
   with pytest.raises(ValueError, match=None) as err:
     train.build_gan(c)
   assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_uniform_latent_prior_draws_z_in_the_cube_and_code_grids_use_it():
+  c = _config("infogan", latent_prior="uniform")
+  gan = train.build_gan(c)
+  z = np.asarray(gan.players.sample_inputs(jax.random.PRNGKey(0), 20_000).z)
+  assert z.min() >= -1.0 and z.max() <= 1.0
+  # U(−1, 1): mean 0, variance 1/3 (N(0, 1) would give 1), per coordinate; 160,000 draws: stderr ~0.0013.
+  assert abs(z.mean()) < 0.01 and abs(z.var() - 1 / 3) < 0.01
+  for code in ("categorical", "continuous0"):
+    grid_z = np.asarray(image_task.infogan_code_inputs(gan, jax.random.PRNGKey(1), code)[0].z)
+    assert grid_z.min() >= -1.0 and grid_z.max() <= 1.0 and grid_z.std() > 0.4
+  normal = np.asarray(train.build_gan(_config("infogan")).players.sample_inputs(jax.random.PRNGKey(0), 20_000).z)
+  assert abs(normal.var() - 1.0) < 0.03
 
 
 def test_mlp_players_take_any_image_size():
