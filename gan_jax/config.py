@@ -96,6 +96,11 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
+def defaults_for(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The default config of `config`'s task: `image_config` of its dataset for image runs, else `base_config`."""
+  return image_config(config.dataset) if config.get("dataset") else base_config()
+
+
 def testing_config(**overrides: Any) -> ml_collections.ConfigDict:
   """A tiny config that runs every part of the engine in seconds (tests; `configs/testing.py`).
 

@@ -26,6 +26,7 @@ import numpy as np
 import optax
 
 from gan_jax import checkpoint
+from gan_jax import config as config_lib
 from gan_jax import objectives as objectives_lib
 from gan_jax import parallel
 from gan_jax import probe
@@ -539,7 +540,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> li
   if jax.process_index() != 0:
     return _run(config, workdir, program)
   with workdir_lib.exclusive(workdir):
-    workdir_lib.check_resumable(workdir, config)
+    workdir_lib.check_resumable(workdir, config, config_lib.defaults_for(config))
     return _run(config, workdir, program)
 
 

@@ -72,21 +72,32 @@ def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
   return out
 
 
-def differing_fields(saved: Mapping[str, Any], config: Any) -> list[str]:
-  """Fields that define a run and differ between a saved config.json dict and `config`, as 'field: old -> new'."""
-  as_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-  # The same JSON round trip config.json went through: tuples become lists, NumPy scalars Python numbers.
-  new = _flat(json.loads(json.dumps(as_dict, allow_nan=True, default=writers.json_default)))
+def differing_fields(saved: Mapping[str, Any], config: Any, defaults: Any = None) -> list[str]:
+  """Fields that define a run and differ between a saved config.json dict and `config`, as 'field: old -> new'.
+
+  A field that `saved` lacks and `config` holds at its value in `defaults` (the task's default config) does not
+  count: it was added to the code after the run started, and new fields default to what the code did before.
+  """
+  new, defaults = (_flat(_as_json(c)) for c in (config, defaults or {}))
   old = _flat(saved)
   keep = lambda field: field.split(".")[0] not in RESUMABLE_FIELDS
+  added = lambda field: field not in old and field in defaults and new.get(field) == defaults[field]
   return [f"{field}: {old.get(field, '<unset>')!r} -> {new.get(field, '<unset>')!r}"
-          for field in sorted(set(old) | set(new)) if keep(field) and old.get(field) != new.get(field)]
+          for field in sorted(set(old) | set(new))
+          if keep(field) and old.get(field) != new.get(field) and not added(field)]
 
 
-def check_resumable(workdir: str, config: Any) -> None:
+def _as_json(config: Any) -> dict:
+  """`config` after the JSON round trip config.json went through (tuples become lists, NumPy scalars numbers)."""
+  as_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+  return json.loads(json.dumps(as_dict, allow_nan=True, default=writers.json_default))
+
+
+def check_resumable(workdir: str, config: Any, defaults: Any = None) -> None:
   """Refuses to resume `workdir` with a config that defines another run (see the module docstring).
 
   A workdir without config.json, or without checkpoints and metrics (nothing to resume), accepts any config.
+  `defaults` (the task's default config) lets a run resume after the code gained a field (`differing_fields`).
 
   Raises:
     ValueError: one line listing the differing fields and the fields that may change.
@@ -97,7 +108,7 @@ def check_resumable(workdir: str, config: Any) -> None:
     return
   with open(path) as f:
     saved = json.load(f)
-  if diff := differing_fields(saved, config):
+  if diff := differing_fields(saved, config, defaults):
     raise ValueError(
         f"workdir {workdir!r} holds another run: {'; '.join(diff)}. Only {', '.join(RESUMABLE_FIELDS)} may change "
         "when resuming; use another --workdir for a new run")

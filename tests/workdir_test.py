@@ -71,6 +71,21 @@ def test_changed_config_is_refused_before_anything_is_written(tmp_path):
   assert json.loads((tmp_path / "config.json").read_text())["num_steps"] == 4
 
 
+def test_a_field_added_to_the_code_after_the_run_started_resumes_at_its_default():
+  config = config_lib.image_config("digits")
+  saved = json.loads(json.dumps(config.to_dict(), default=writers.json_default))
+  del saved["latent_prior"]  # config.json written before the field existed
+  defaults = config_lib.defaults_for(config)
+  assert workdir.differing_fields(saved, config, defaults) == []
+  assert workdir.differing_fields(saved, config) == ["latent_prior: '<unset>' -> 'normal'"]
+  config.latent_prior = "uniform"  # not what the run did
+  assert workdir.differing_fields(saved, config, defaults) == ["latent_prior: '<unset>' -> 'uniform'"]
+  # A field the run had and the new config lacks is still a difference.
+  saved["removed_field"] = 1
+  assert workdir.differing_fields(saved, config_lib.image_config("digits"), defaults) == [
+      "removed_field: 1 -> '<unset>'"]
+
+
 def test_differing_fields_compare_what_config_json_stores():
   config = config_lib.testing_config()
   saved = json.loads(json.dumps(config.to_dict(), default=writers.json_default))  # tuples became lists
