@@ -166,6 +166,7 @@ def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
   c.info_weight = 1.0                # InfoGAN: λ of the mutual-information loss (Chen et al. 2016)
   c.info_continuous_weight = 1.0     # InfoGAN: weight of the continuous codes' Gaussian term inside it
   c.latent_prior = "normal"          # the noise z: "normal" N(0, I) | "uniform" U(−1, 1) (Chen et al.'s InfoGAN)
+  c.latent_scale = 1.0               # z times this (ClusterGAN's σ = 0.1 lets InfoGAN's codes dominate G's input)
   c.joint_batch = False              # critic on one concatenated real+fake batch (the Keras MNIST GAN loop)
   c.steps_per_transfer = 100         # real batches sent to the devices this many steps at a time (memory bound)
   c.step_loop = "python"             # "python": one jitted call per step (fast convolutions on CPU); "scan"

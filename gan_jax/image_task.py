@@ -84,6 +84,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     engine.fail("conditional", True, "False for InfoGAN (its categorical code plays the label's role)")
   if config.get("latent_prior", "normal") not in players_lib.LATENT_PRIORS:
     engine.fail("latent_prior", config.get("latent_prior"), " | ".join(players_lib.LATENT_PRIORS))
+  scale = config.get("latent_scale", 1.0)
+  if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+    engine.fail("latent_scale", scale, "a number > 0")
   if config.get("info_weight", 1.0) < 0 or config.get("info_continuous_weight", 1.0) < 0:
     engine.fail("info_weight", (config.get("info_weight"), config.get("info_continuous_weight")), "weights >= 0")
   normalization = config.get("discriminator_kwargs", {}).get("normalization", "batch_norm")
@@ -130,7 +133,8 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
       generator=generator, discriminator=discriminator, latent_dim=generator.latent_dim, image_shape=shape,
       num_classes=num_classes, num_categories=num_categories, num_continuous=num_continuous,
       info_continuous_weight=float(config.get("info_continuous_weight", 1.0)),
-      latent_prior=config.get("latent_prior", "normal"), joint_batch=bool(config.get("joint_batch", False)))
+      latent_prior=config.get("latent_prior", "normal"), latent_scale=float(config.get("latent_scale", 1.0)),
+      joint_batch=bool(config.get("joint_batch", False)))
   return engine.make_gan(config, players, vmapped)
 
 

@@ -120,6 +120,9 @@ class ImagePlayers(NamedTuple):
   # The noise z's distribution (`LATENT_PRIORS`). Chen et al.'s InfoGAN draws z ~ U(−1, 1): a third of N(0, 1)'s
   # variance, so the codes weigh more against z in G's first layer.
   latent_prior: str = "normal"
+  # z is drawn from the prior times this scale. Mukherjee et al. 2019 (ClusterGAN) feed G a one-hot code with
+  # z ~ N(0, 0.1²): the categorical code, not z, then decides which mode G draws.
+  latent_scale: float = 1.0
   joint_batch: bool = False         # the critic sees real and fake as one concatenated batch (the Keras MNIST GAN)
   shard_batch: ShardFn = None
   # A Python loop, not lax.scan: XLA:CPU runs convolution gradients many times slower inside a loop body
@@ -138,13 +141,14 @@ class ImagePlayers(NamedTuple):
     return g_vars["params"], g_vars.get("batch_stats", {}), d_vars["params"], d_vars.get("batch_stats", {})
 
   def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None) -> Inputs:
-    """z ~ N(0, I) or U(−1, 1) (`latent_prior`), with uniform labels (unless given) for conditional GANs and prior
+    """z ~ N(0, I) or U(−1, 1) (`latent_prior`) times `latent_scale`, with uniform labels (unless given) for conditional GANs and prior
     codes for InfoGAN."""
     k_z, k_c = jax.random.split(key)
     if self.latent_prior == "uniform":
       z = jax.random.uniform(k_z, (n, self.latent_dim), minval=-1.0, maxval=1.0)
     else:
       z = jax.random.normal(k_z, (n, self.latent_dim))
+    z = z * self.latent_scale if self.latent_scale != 1.0 else z
     if self.num_categories:
       cat, cont = image_models.sample_infogan_codes(k_c, n, self.num_categories, self.num_continuous)
       return Inputs(z, cat=cat, cont=cont)

@@ -171,6 +171,7 @@ def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
     ("steps_per_transfer", 0, "config.steps_per_transfer=0 is invalid; allowed: an integer >= 1"),
     ("step_loop", "fast", "config.step_loop='fast' is invalid; allowed: python | scan"),
     ("latent_prior", "gaussian", "config.latent_prior='gaussian' is invalid; allowed: normal | uniform"),
+    ("latent_scale", 0.0, "config.latent_scale=0.0 is invalid; allowed: a number > 0"),
 ])
 def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, message, monkeypatch):
   monkeypatch.setattr(jax, "jit", lambda *a, **k: pytest.fail("compiled before validating"))
@@ -181,7 +182,7 @@ def test_bad_image_configs_fail_in_one_line_before_compiling(field, value, messa
   assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_uniform_latent_prior_draws_z_in_the_cube_and_code_grids_use_it():
+def test_latent_prior_and_scale_shape_z_and_code_grids_use_them():
   c = _config("infogan", latent_prior="uniform")
   gan = train.build_gan(c)
   z = np.asarray(gan.players.sample_inputs(jax.random.PRNGKey(0), 20_000).z)
@@ -193,6 +194,8 @@ def test_uniform_latent_prior_draws_z_in_the_cube_and_code_grids_use_it():
     assert grid_z.min() >= -1.0 and grid_z.max() <= 1.0 and grid_z.std() > 0.4
   normal = np.asarray(train.build_gan(_config("infogan")).players.sample_inputs(jax.random.PRNGKey(0), 20_000).z)
   assert abs(normal.var() - 1.0) < 0.03
+  scaled = train.build_gan(_config("infogan", latent_scale=0.1)).players.sample_inputs(jax.random.PRNGKey(0), 20_000)
+  np.testing.assert_allclose(np.asarray(scaled.z), 0.1 * normal, rtol=1e-6)  # the same draws, scaled
 
 
 def test_mlp_players_take_any_image_size():
