@@ -141,8 +141,8 @@ class ImagePlayers(NamedTuple):
     return g_vars["params"], g_vars.get("batch_stats", {}), d_vars["params"], d_vars.get("batch_stats", {})
 
   def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None) -> Inputs:
-    """z ~ N(0, I) or U(−1, 1) (`latent_prior`) times `latent_scale`, with uniform labels (unless given) for conditional GANs and prior
-    codes for InfoGAN."""
+    """z ~ N(0, I) or U(−1, 1) (`latent_prior`) times `latent_scale`, with uniform labels (unless given) for
+    conditional GANs and prior codes for InfoGAN."""
     k_z, k_c = jax.random.split(key)
     if self.latent_prior == "uniform":
       z = jax.random.uniform(k_z, (n, self.latent_dim), minval=-1.0, maxval=1.0)
