@@ -39,11 +39,12 @@ def _estimate(out: dict, name: str, est: divergences.Estimate) -> None:
     out[name + "_stderr"] = est.stderr
 
 
-def _divergences(out: dict, suffix: str, target: Any, g: Any, key: jax.Array, mc_samples: int) -> None:
-  k1, k2, k3 = jax.random.split(key, 3)
-  _estimate(out, "js" + suffix, divergences.js(target, g, key=k1, num_samples=mc_samples))
-  _estimate(out, "kl_pg" + suffix, divergences.kl(target, g, key=k2, num_samples=mc_samples))
-  _estimate(out, "kl_gp" + suffix, divergences.kl(g, target, key=k3, num_samples=mc_samples))
+def _divergences(out: dict, suffix: str, target: Any, g: Any, key: jax.Array, mc_samples: int,
+                 names: tuple[str, ...] = ("js", "kl_pg", "kl_gp")) -> None:
+  # One call: in 1-D the four quadratures share the grid's density evaluations. The rest is dead code under jit.
+  estimates = divergences.js_kl_and_value(target, g, key=key, num_samples=mc_samples)
+  for name in names:
+    _estimate(out, name + suffix, estimates[name])
 
 
 def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.Array) -> dict[str, jax.Array]:
@@ -95,10 +96,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
   has_density = not isinstance(target, (distributions.PointMass, distributions.ParallelLines))
   if has_density and models.is_invertible(gan.players.generator):
     g = models.GeneratorDistribution(gan.players.generator, state.g_params)
-    _divergences(out, "", target, g, k_exact, spec.mc_samples)
-    v_opt = divergences.value_at_optimum(target, g, key=jax.random.fold_in(k_exact, 7),
-                                         num_samples=spec.mc_samples)
-    _estimate(out, "v_opt", v_opt)
+    _divergences(out, "", target, g, k_exact, spec.mc_samples, names=("js", "kl_pg", "kl_gp", "v_opt"))
     if target.dim == 1:
       out["w1"] = divergences.w1(target, g).value
     if logit_objective:
@@ -106,7 +104,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
       both = jnp.concatenate([real, fake])
       d = objective.probability(jnp.concatenate([real_out, fake_out]))
       out["d_vs_dstar"] = jnp.mean(jnp.abs(d - d_star(both)))
-      out["v_gap"] = v_opt.value - out["v_d"]
+      out["v_gap"] = out["v_opt"] - out["v_d"]
 
   if has_density and spec.kde_samples and target.dim <= 2:
     g_kde = metrics_lib.kde(gan.players.sample(state.g_params, k_kde_s, spec.kde_samples))

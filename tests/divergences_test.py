@@ -227,6 +227,40 @@ def test_js_bounded_symmetric_and_kl_nonnegative(p, g):
   assert -LOG4 - 3e-6 <= v <= 1e-6
 
 
+def _assert_same_estimates(together, alone):
+  for name, estimate in alone.items():
+    assert together[name].method == estimate.method, name
+    np.testing.assert_allclose(together[name].value, estimate.value, rtol=1e-6, atol=1e-7, err_msg=name)
+    np.testing.assert_allclose(together[name].stderr, estimate.stderr, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+@given(p=dists_1d, g=dists_1d)
+def test_js_kl_and_value_equal_the_four_functions(p, g):
+  # 1-D: one shared grid; Gaussian pairs and full support against a box keep their closed forms.
+  _assert_same_estimates(V.js_kl_and_value(p, g), {
+      "js": V.js(p, g), "kl_pg": V.kl(p, g), "kl_gp": V.kl(g, p), "v_opt": V.value_at_optimum(p, g)})
+
+
+@pytest.mark.parametrize("p,g", [
+    (D.Gaussian([0.0, 0.0], [1.0, 1.0]), D.Gaussian([0.5, -0.5], [1.0, 2.0])),
+    (D.ring(), D.Gaussian([0.0, 0.0], [1.0, 1.0])),
+    (D.PointMass([0.0]), D.Gaussian(0.0, 1.0)),
+    (D.ParallelLines(0.0), D.ParallelLines(0.5)),
+])
+def test_js_kl_and_value_elsewhere_use_the_documented_keys(p, g):
+  k_js, k_pg, k_gp = jax.random.split(KEY, 3)
+  k_v = jax.random.fold_in(KEY, 7)
+  n = 2000
+  _assert_same_estimates(V.js_kl_and_value(p, g, key=KEY, num_samples=n), {
+      "js": V.js(p, g, key=k_js, num_samples=n), "kl_pg": V.kl(p, g, key=k_pg, num_samples=n),
+      "kl_gp": V.kl(g, p, key=k_gp, num_samples=n), "v_opt": V.value_at_optimum(p, g, key=k_v, num_samples=n)})
+
+
+def test_js_kl_and_value_needs_a_key_for_monte_carlo():
+  with pytest.raises(ValueError, match="key"):
+    V.js_kl_and_value(D.ring(), D.Gaussian([0.0, 0.0], [1.0, 1.0]))
+
+
 @given(p=dists_1d)
 def test_divergences_vanish_for_identical_arguments(p):
   assert abs(float(V.js(p, p).value)) < 1e-6
