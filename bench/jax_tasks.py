@@ -25,6 +25,7 @@ from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import toy_task
 from gan_jax import train
+from gan_jax import writers
 
 _CLOCK = timing.CompileClock()
 
@@ -325,9 +326,27 @@ def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
   if status:
     raise RuntimeError(f"demo exited with status {status}")
   return {"command": " ".join(["python", *argv]), "wall_s": wall, "compile_s": compiled["compile_s"],
-          "compile_share": compiled["compile_s"] / wall,
+          "compile_share": compiled["compile_s"] / wall, "time_split_s": demo_time_split(workdir, wall),
           "compile_by_event_s": dict(_CLOCK.by_event),
           "compile_by_function_s": dict(sorted(_CLOCK.by_function.items(), key=lambda kv: -kv[1])[:8])}
+
+
+def demo_time_split(workdir: str, wall: float) -> dict[str, float]:
+  """Where a demo's wall time went, from the `timing.json` files the engine and `compare.run_demo` write.
+
+  Phases summed over objectives: init (state and checkpoint manager), train, evaluate, plot, checkpoint; figures
+  (the comparison's restore, figures and summary); other = the rest (the objectives' Python between phases, the
+  entry point). A phase's first call includes compiling (or loading) its program.
+  """
+  split: dict[str, float] = {}
+  for name in sorted(os.listdir(workdir)):
+    record = writers.read_timing(os.path.join(workdir, name)) if os.path.isdir(os.path.join(workdir, name)) else None
+    for phase, seconds in (record or {}).get("phases_s", {}).items():
+      split[phase] = split.get(phase, 0.0) + seconds
+  root = writers.read_timing(workdir) or {"phases_s": {}}
+  split["figures"] = root["phases_s"].get("figures", 0.0)
+  split["other"] = wall - sum(split.values())
+  return split
 
 
 def dcgan_export(path: str, batch_size: int, features: int, num_batches: int) -> dict[str, Any]:

@@ -353,6 +353,7 @@ def markdown(results: dict) -> str:
               f"{ev['/jax/core/compile/backend_compile_duration']:.1f} s). Largest compile-time consumers, summed "
               "over the run: " + ", ".join(f"`{k}` {v:.1f} s" for k, v in demo["compile_by_function_s"].items())
               + ".", ""]
+      out += _demo_time_split(demo)
       cache = demo.get("persistent_cache")
       if cache:
         rows = [[name, f"{r['wall_s']:.1f}", f"{r['compile_s']:.1f} ({100 * r['compile_share']:.0f}%)",
@@ -378,6 +379,24 @@ def markdown(results: dict) -> str:
   if "dcgan" in results:
     out += _dcgan(results["dcgan"], meta)
   return "\n".join(out)
+
+
+def _demo_time_split(demo: dict) -> list[str]:
+  """The demo's wall time by phase (engine and comparison `timing.json`), one column per cache state."""
+  runs = {"no cache": demo, **{f"{k} cache": v for k, v in (demo.get("persistent_cache") or {}).items()}}
+  runs = {k: v for k, v in runs.items() if _ok(v) and "time_split_s" in v}
+  if not runs:
+    return []
+  order = ("init", "train", "evaluate", "plot", "probe", "checkpoint", "figures", "other")
+  present = set(p for r in runs.values() for p in r["time_split_s"])
+  phases = [p for p in order if p in present] + sorted(present - set(order))
+  rows = [[p] + [f"{r['time_split_s'].get(p, 0.0):.1f}" for r in runs.values()] for p in phases]
+  rows.append(["**wall**"] + [f"**{r['wall_s']:.1f}**" for r in runs.values()])
+  rows.append(["compile (within the phases above)"] + [f"{r['compile_s']:.1f}" for r in runs.values()])
+  return ["The demo's time split, seconds (summed over objectives; a phase's first call includes compiling or "
+          "loading its program; *figures* is the comparison's restore, figures and summary; *other* is the "
+          "entry point and the Python between phases):", "",
+          _table(["phase", *runs], rows), ""]
 
 
 def _dcgan_worst(diffs: dict) -> float:

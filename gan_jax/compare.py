@@ -101,14 +101,19 @@ def format_summary(summary: Sequence[dict], metrics: Sequence[str] = SUMMARY_MET
 def run_demo(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Runs `run_objectives`, writes the comparison figures and summary table, and returns the table."""
   from gan_jax import plotting  # pylint: disable=g-import-not-at-top  (matplotlib only when figures are drawn)
-  rows = run_objectives(config, workdir)
-  states = {}
-  for objective in config.objectives:
-    gan, target, state, _ = train.load_latest(objective_config(config, objective), os.path.join(workdir, objective))
-    states[objective] = (gan, state)
-  plotting.save(plotting.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
-  plotting.save(plotting.densities_figure(target, states), os.path.join(workdir, "densities"))
+  clock = writers.PhaseClock()
+  with clock.phase("objectives"):  # each objective's own split is in WORKDIR/<objective>/timing.json
+    rows = run_objectives(config, workdir)
+  with clock.phase("figures"):
+    states = {}
+    for objective in config.objectives:
+      gan, target, state, _ = train.load_latest(objective_config(config, objective),
+                                                os.path.join(workdir, objective))
+      states[objective] = (gan, state)
+    plotting.save(plotting.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
+    plotting.save(plotting.densities_figure(target, states), os.path.join(workdir, "densities"))
   table = format_summary(summarize(rows))
   with open(os.path.join(workdir, "summary.txt"), "w") as f:
     f.write(table + "\n")
+  writers.write_timing(workdir, clock.record())
   return table

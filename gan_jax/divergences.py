@@ -1,8 +1,8 @@
 """Exact divergences between distributions, the optimal discriminator, and estimates from a discriminator.
 
-Exact values (`js`, `kl`, `value_at_optimum`, `w1`; the first three at once: `js_kl_and_value`) take two distributions of the protocol in `distributions.py`
-(any object with `dim`, `sample`, `log_prob`, `cdf` in 1-D and `bounds`, e.g. a flow generator) and return an
-`Estimate`:
+Exact values (`js`, `kl`, `value_at_optimum`, `w1`; the first three at once: `js_kl_and_value`) take two
+distributions of the protocol in `distributions.py` (any object with `dim`, `sample`, `log_prob`, `cdf` in 1-D and
+`bounds`, e.g. a flow generator) and return an `Estimate`:
 
 - 1-D: deterministic composite Gauss–Legendre quadrature (16 nodes × 256 panels on each of the three pieces
   between the sorted ends of `p.bounds()` and `g.bounds()`, so the edges of a bounded support fall on panel

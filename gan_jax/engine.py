@@ -552,11 +552,13 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   writers.write_config(workdir, config)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
   rows_at = functools.partial(rows_of, config, program.target_name)
+  clock = writers.PhaseClock()
 
-  state = program.init()
-  manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
-                                      max_to_keep=config.get("keep_checkpoints", 3))
-  restored = checkpoint.restore_latest(manager, state)
+  with clock.phase("init"):
+    state = program.init()
+    manager = checkpoint.create_manager(os.path.join(workdir, "checkpoints"),
+                                        max_to_keep=config.get("keep_checkpoints", 3))
+    restored = checkpoint.restore_latest(manager, state)
   probe_path = os.path.join(workdir, probe.PROBE_FILE)
   probe_every = config.get("probe_every", 0) if program.probe is not None and is_main_process() else 0
   if restored is not None:
@@ -570,21 +572,25 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
     if chief:
       for path in (metrics_path, probe_path):
         writers.truncate_metrics(path, -1)
-    rows = rows_at(0, replicas, None, program.evaluate(state))
-    writer.write_rows(rows)
+    with clock.phase("evaluate"):
+      rows = rows_at(0, replicas, None, program.evaluate(state))
+      writer.write_rows(rows)
     if probe_every:
-      writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
+      with clock.phase("probe"):
+        writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
     rows = None
   last_saved = step if restored is not None else None
 
+  start_step = step
   checkpoint_every = config.get("checkpoint_every", 0)
   plot_every = config.get("plot_every", 0)
   progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{config.objective}: ")
   rows = None
   while step < config.num_steps:
     n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
-    new_state, train_metrics, state_finite = program.chunk(state, step, n)
-    bad = first_non_finite(train_metrics, np.asarray(state_finite))
+    with clock.phase("train"):
+      new_state, train_metrics, state_finite = program.chunk(state, step, n)
+      bad = first_non_finite(train_metrics, np.asarray(state_finite))
     if bad is not None:
       replica, offset, what = bad
       bad_step = step + (offset + 1 if offset >= 0 else n)
@@ -596,19 +602,26 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
           f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
           f"objective {config.objective!r}: {what}); kept the checkpoint and metrics of step {step}")
     state, step = new_state, step + n
-    rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
-    writer.write_rows(rows)
+    with clock.phase("evaluate"):
+      rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
+      writer.write_rows(rows)
     if plot_every and (step % plot_every == 0 or step == config.num_steps):
-      program.plot(state, step, writer)
+      with clock.phase("plot"):
+        program.plot(state, step, writer)
     if probe_every and (step % probe_every == 0 or step == config.num_steps):
-      writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
+      with clock.phase("probe"):
+        writers.append_rows(probe_path, probe.rows(rows, program.probe(state), keep=tuple(replicas.hparams)))
     if step == config.num_steps or (checkpoint_every and step % checkpoint_every == 0):
-      checkpoint.save(manager, step, state)
+      with clock.phase("checkpoint"):
+        checkpoint.save(manager, step, state)
       last_saved = step
     shown = next((k for k in program.headline if k in rows[0]), None)
     progress.update(step, {shown: rows[0][shown]} if shown else {})
   writer.close()
-  manager.close()
+  with clock.phase("checkpoint"):
+    manager.close()  # waits for the last asynchronous save
+  writers.write_timing(workdir, {**clock.record(), "start_step": int(start_step), "end_step": int(step)})
+  logging.info("%s%s", f"{config.objective}: " if config.get("objective") else "", clock.summary())
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
 
 

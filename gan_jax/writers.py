@@ -8,7 +8,9 @@ at any moment: each `write_rows` call is one `os.write` on an `O_APPEND` descrip
 the final line is truncated, and `read_metrics` skips it. On resume from a checkpoint at step k, call
 `truncate_metrics(path, k)` before writing again, so re-run steps k+1.. are neither lost nor duplicated.
 """
-from collections.abc import Callable, Mapping
+import collections
+from collections.abc import Callable, Iterator, Mapping
+import contextlib
 import json
 import logging as logging_std
 import math
@@ -26,6 +28,7 @@ import tensorboardX
 
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+TIMING_FILE = "timing.json"
 TENSORBOARD_DIR = "tensorboard"
 
 
@@ -345,6 +348,57 @@ def _parse_metrics(path: str, warn: bool = True) -> tuple[list[dict], list[bytes
   if truncated and warn:
     warnings.warn(f"{path}: skipped a truncated final line (the writer was killed mid-write)", stacklevel=3)
   return rows, kept, truncated
+
+
+class PhaseClock:
+  """Wall seconds a run spends per phase ('train', 'evaluate', 'plot', …), for `WORKDIR/timing.json`.
+
+  Each phase's time ends when its results are on the host (the engine reads them back), so asynchronous dispatch
+  does not move time between phases. A phase's first call includes compiling its program (or loading it from the
+  persistent cache).
+  """
+
+  def __init__(self, clock: Callable[[], float] = time.perf_counter):
+    """Starts the clock; `clock` is the time source in seconds (tests pass a fake one)."""
+    self._clock = clock
+    self._start = clock()
+    self.seconds: dict[str, float] = collections.defaultdict(float)
+
+  @contextlib.contextmanager
+  def phase(self, name: str) -> Iterator[None]:
+    """Adds the time spent inside the `with` block to phase `name`."""
+    start = self._clock()
+    try:
+      yield
+    finally:
+      self.seconds[name] += self._clock() - start
+
+  def record(self) -> dict:
+    """{'wall_s': seconds since the start, 'phases_s': {phase: seconds}}; the rest of the wall time is Python."""
+    return {"wall_s": self._clock() - self._start, "phases_s": dict(self.seconds)}
+
+  def summary(self) -> str:
+    """One line: total and per-phase seconds, largest first."""
+    record = self.record()
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(record["phases_s"].items(), key=lambda kv: -kv[1]))
+    return f"{record['wall_s']:.1f} s: {parts}"
+
+
+def write_timing(workdir: str, record: dict) -> str:
+  """Writes a `PhaseClock.record()` (plus any fields) to `WORKDIR/timing.json` (process 0 only); returns the path."""
+  path = os.path.join(workdir, TIMING_FILE)
+  if jax.process_index() == 0:
+    atomic_write(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+  return path
+
+
+def read_timing(workdir: str) -> dict | None:
+  """The `timing.json` of a run (its latest invocation), or None."""
+  path = os.path.join(workdir, TIMING_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
 
 
 def atomic_write(path: str, data: bytes) -> None:

@@ -137,6 +137,10 @@ def test_quick_bench_end_to_end(tmp_path):
   jax_rows = [r for r in results["throughput"] if r["impl"].startswith("gan-jax")]
   assert jax_rows and all(r["ok"] for r in jax_rows), jax_rows
   assert results["crosscheck"]["ok"] and results["demo"]["ok"]
+  split = results["demo"]["time_split_s"]
+  assert {"init", "train", "evaluate", "checkpoint", "figures", "other"} <= split.keys()
+  assert min(v for k, v in split.items() if k != "other") > 0
+  assert abs(sum(split.values()) - results["demo"]["wall_s"]) < 1e-6
   assert all(t["status"] in ("met", "missed", "not measured") for t in results["targets"])
   assert all(m["peak_rss_mb"] > 0 for m in results["memory"])
   assert (tmp_path / "results.md").read_text().startswith("# gan-jax benchmarks")

@@ -44,6 +44,11 @@ def test_train_and_evaluate_writes_outputs(tmp_path):
     assert key in rows[-1], key
   manager = checkpoint.create_manager(str(tmp_path / "checkpoints"))
   assert checkpoint.latest_step(manager) == 4
+  timing = writers.read_timing(str(tmp_path))
+  assert (timing["start_step"], timing["end_step"]) == (0, 4)
+  assert {"init", "train", "evaluate", "checkpoint"} <= set(timing["phases_s"])
+  assert all(v > 0 for v in timing["phases_s"].values())
+  assert sum(timing["phases_s"].values()) <= timing["wall_s"]
   gan, target, state, step = train.load_latest(_config(num_seeds=2), str(tmp_path))
   assert step == 4 and state.step.tolist() == [4, 4] and target.dim == gan.players.data_dim == 1
   with pytest.raises(ValueError, match="no checkpoint in"):

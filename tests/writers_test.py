@@ -216,3 +216,21 @@ def test_progress_bad_input_raises():
     writers.Progress(10, start_step=11)
   with pytest.raises(ValueError, match="every_seconds"):
     writers.Progress(10, every_seconds=-1.0)
+
+
+def test_phase_clock_adds_time_per_phase_and_round_trips(tmp_path):
+  now = [10.0]
+  clock = writers.PhaseClock(clock=lambda: now[0])
+  for phase, seconds in (("train", 3.0), ("evaluate", 1.0), ("train", 2.0)):
+    with clock.phase(phase):
+      now[0] += seconds
+  now[0] += 0.5  # outside any phase
+  with pytest.raises(RuntimeError), clock.phase("plot"):
+    now[0] += 0.25
+    raise RuntimeError("a failing phase still counts")
+  record = clock.record()
+  assert record == {"wall_s": 6.75, "phases_s": {"train": 5.0, "evaluate": 1.0, "plot": 0.25}}
+  assert clock.summary() == "6.8 s: train 5.0 s, evaluate 1.0 s, plot 0.2 s"
+  writers.write_timing(str(tmp_path), {**record, "end_step": 7})
+  assert writers.read_timing(str(tmp_path)) == {**record, "end_step": 7}
+  assert writers.read_timing(str(tmp_path / "none")) is None
