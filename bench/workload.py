@@ -143,6 +143,28 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float]:
   }
 
 
+def step_matmul_shapes(gan: engine.GAN) -> list[tuple[int, int, int]]:
+  """The (m, k, n) matmuls of one `train_step` (n_critic = 1), as `step_flops` counts them.
+
+  Per Dense layer k -> n and batch B: the critic step runs G forward (B, k, n), and D forward, input gradient
+  (B, n, k) and weight gradient (k, B, n) on real and on fake samples; the generator step runs G forward, input
+  and weight gradients, and D forward and input gradient. Their FLOPs (2·m·k·n each) sum to `step_flops`.
+  """
+  hidden = [FEATURES] * DEPTH
+  b = gan.batch_size
+  layers_g = list(zip([gan.players.latent_dim, *hidden], [*hidden, gan.players.data_dim]))
+  layers_d = list(zip([gan.players.data_dim, *hidden], [*hidden, 1]))
+  forward = lambda k, n: (b, k, n)
+  input_grad = lambda k, n: (b, n, k)
+  weight_grad = lambda k, n: (k, b, n)
+  shapes = []
+  for k, n in layers_g:  # critic step (G forward), generator step (G forward + backward)
+    shapes += [forward(k, n), forward(k, n), input_grad(k, n), weight_grad(k, n)]
+  for k, n in layers_d:  # critic step on real and on fake, generator step through D (input gradients only)
+    shapes += 2 * [forward(k, n), input_grad(k, n), weight_grad(k, n)] + [forward(k, n), input_grad(k, n)]
+  return shapes
+
+
 def mlp_forward_flops(sizes: list[int]) -> int:
   """Matmul FLOPs of one sample through Dense layers of the given widths (2·in·out per layer)."""
   return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))

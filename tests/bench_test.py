@@ -69,6 +69,9 @@ def test_analytic_step_flops():
   # 2·(2·128 + 2·128² + 128·2) and 2·(2·128 + 2·128² + 128·1).
   assert (f["F_G"], f["F_D"]) == (66560, 66304)
   assert f["flops"] == 256 * (4 * 66560 + 8 * 66304)
+  shapes = workload.step_matmul_shapes(gan)
+  assert sum(2 * m * k * n for m, k, n in shapes) == f["flops"]
+  assert (256, 128, 128) in shapes and (128, 256, 128) in shapes  # a hidden layer's forward and weight gradient
 
 
 @pytest.mark.parametrize("kind,in_size", [("conv", 28), ("conv", 14), ("conv_transpose", 7), ("conv_transpose", 14)])
@@ -137,6 +140,7 @@ def test_quick_bench_end_to_end(tmp_path):
   jax_rows = [r for r in results["throughput"] if r["impl"].startswith("gan-jax")]
   assert jax_rows and all(r["ok"] for r in jax_rows), jax_rows
   assert results["crosscheck"]["ok"] and results["demo"]["ok"]
+  assert all(f["step_shapes_gflops"]["median"] > 0 for f in results["hardware"]["step_flops"])
   split = results["demo"]["time_split_s"]
   assert {"init", "train", "evaluate", "checkpoint", "figures", "other"} <= split.keys()
   assert min(v for k, v in split.items() if k != "other") > 0
