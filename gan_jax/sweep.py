@@ -35,20 +35,21 @@ Packing: members that differ only in fields a program can vmap (`PACKABLE_FIELDS
 `real_target`, `gradient_penalty_weight`, `r1_weight`, `r2_weight`; e.g. a zipped learning-rate axis) train as one
 program (`plan_packs`, `run_pack`; `run(..., pack=False)` / `--nopack` turns it off): its config zips their values
 (`config.zip_hparams`, so 3 members × 3 seeds are 9 replicas) and it runs resumably in DIR/packs/<pack id>/. Then
-each member's directory gets what a lone run writes: config.json, its rows of metrics.jsonl (without the
-hyper-parameter columns a lone run does not have), a checkpoint of its replicas at the last step (`train.load_latest`
-restores it with the member's config), done.json. A worker claims every member of a pack it runs; members finished,
-failed, claimed by another worker or holding checkpoints of a lone run are left out. If the packed run fails (one
-member's NaN stops it), each member runs alone, so the failure is recorded for the failing member only. Vmapped
-learning rates are not bit-identical to constant ones: rows match lone runs to ~1e-4 relative.
+each member's directory gets what a lone run writes: config.json, its rows of metrics.jsonl and probe.jsonl
+(without the hyper-parameter columns a lone run does not have), a checkpoint of its replicas at the last step
+(`train.load_latest` restores it with the member's config), done.json. A worker claims every member of a pack it
+runs; members finished, failed, claimed by another worker or holding checkpoints of a lone run are left out. If the
+packed run fails (one member's NaN stops it), each member runs alone, so the failure is recorded for the failing
+member only. Vmapped learning rates are not bit-identical to constant ones: rows match lone runs to ~1e-4 relative.
 
 Several workers, one directory: a worker claims a member by creating DIR/members/<id>/lock with
 os.open(O_CREAT | O_EXCL), which succeeds for exactly one worker (also on NFS v3+), and removes it when the member
 ends. A member's files are its own (member.json, done.json and error.json are written atomically: temporary file +
 rename), and results.csv is rebuilt from them, so workers never lose each other's results. `--processes=N` runs N
 workers locally (this process and N − 1 spawned ones; each claims the next free member). `--shard_index=i
---num_shards=n` runs only members i, i+n, i+2n, ... (grid order), so a SLURM job array spreads a sweep over
-machines with no extra code. Save as sweep.sbatch and run `sbatch sweep.sbatch` (submitting it again resumes):
+--num_shards=n` runs only members i, i+n, i+2n, ... (grid order; packs i, i+n, ... when packing), so a SLURM job
+array spreads a sweep over machines with no extra code. Save as sweep.sbatch and run `sbatch sweep.sbatch`
+(submitting it again resumes):
 
   #!/bin/bash
   #SBATCH --array=0-15
@@ -92,6 +93,7 @@ from gan_jax import checkpoint
 from gan_jax import config as config_lib
 from gan_jax import engine
 from gan_jax import parallel
+from gan_jax import probe
 from gan_jax import summary
 from gan_jax import train
 from gan_jax import writers
@@ -693,46 +695,61 @@ def pack_id(pack: Sequence[Member]) -> str:
   return f"{len(pack)}_members-{digest[:HASH_CHARS]}"
 
 
+def _rows_per_member(path: str, num_members: int, num_seeds: int, drop: set[str]) -> list[list[dict]]:
+  """A packed run's rows file (metrics.jsonl, probe.jsonl) split by member, without the columns in `drop`.
+
+  Each evaluation writes one row per replica in replica order, and replica c × num_seeds + s is seed s of member c.
+
+  Raises:
+    ValueError: when the file does not hold one row per replica at each step.
+  """
+  per_member: list[list[dict]] = [[] for _ in range(num_members)]
+  seen: dict[int, int] = {}
+  for row in writers.read_metrics(path):
+    replica = seen.get(row["step"], 0)
+    seen[row["step"]] = replica + 1
+    if replica >= num_members * num_seeds:
+      raise ValueError(f"{path}: more than {num_members * num_seeds} rows (replicas) at step {row['step']}")
+    per_member[replica // num_seeds].append({k: v for k, v in row.items() if k not in drop})
+  if any(n != num_members * num_seeds for n in seen.values()):
+    raise ValueError(f"{path}: a step without one row per replica ({num_members * num_seeds})")
+  return per_member
+
+
 def _split_pack(pack: Sequence[Member], config: ml_collections.ConfigDict, pack_path: str, workdir: str,
                 start: float) -> None:
   """Writes each member's files from a finished pack run, as a lone run of the member would have written them.
 
-  Per member: config.json (its own config), metrics.jsonl (its replicas' rows, without the packing-only
-  hyper-parameter columns), a checkpoint of its replicas at the final step (restorable with its own config), and
-  done.json.
+  Per member: config.json (its own config), metrics.jsonl and probe.jsonl (its replicas' rows, without the
+  packing-only hyper-parameter columns), a checkpoint of its replicas at the final step (restorable with its own
+  config), and done.json.
 
   Raises:
-    ValueError: when the pack's metrics do not hold one row per replica at each step.
+    ValueError: when the pack's rows do not hold one row per replica at each step.
   """
-  replicas = parallel.replicas_of(config)
   num_seeds = int(config.num_seeds)
-  packing_only = set(replicas.hparams)
-  rows = writers.read_metrics(os.path.join(pack_path, writers.METRICS_FILE))
-  per_member: list[list[dict]] = [[] for _ in pack]
-  seen: dict[int, int] = {}
-  for row in rows:
-    replica = seen.get(row["step"], 0)  # each evaluation writes its rows in replica order
-    seen[row["step"]] = replica + 1
-    if replica >= replicas.size:
-      raise ValueError(f"{pack_path}: more than {replicas.size} rows at step {row['step']}")
-    per_member[replica // num_seeds].append({k: v for k, v in row.items() if k not in packing_only})
-  if any(n != replicas.size for n in seen.values()):
-    raise ValueError(f"{pack_path}: an evaluation without one row per replica ({replicas.size})")
+  drop = set(parallel.replicas_of(config).hparams)
+  files = {}
+  for name in (writers.METRICS_FILE, probe.PROBE_FILE):
+    if os.path.exists(os.path.join(pack_path, name)):
+      files[name] = _rows_per_member(os.path.join(pack_path, name), len(pack), num_seeds, drop)
   _, _, state, step = train.load_latest(config, pack_path)
   for i, member in enumerate(pack):
     path = summary.member_dir(workdir, member.id)
     writers.write_config(path, member.config)
-    lines = "".join(json.dumps(row, allow_nan=True) + "\n" for row in per_member[i])
-    writers.atomic_write(os.path.join(path, writers.METRICS_FILE), lines.encode())
+    for name, per_member in files.items():
+      lines = "".join(json.dumps(row, allow_nan=True) + "\n" for row in per_member[i])
+      writers.atomic_write(os.path.join(path, name), lines.encode())
     manager = checkpoint.create_manager(os.path.join(path, "checkpoints"),
                                         max_to_keep=member.config.get("keep_checkpoints", 3))
     checkpoint.save(manager, step, engine.replicas_alone(state, range(i * num_seeds, (i + 1) * num_seeds)))
     manager.close()  # waits for the asynchronous save
+    final_rows = [r for r in files[writers.METRICS_FILE][i] if r["step"] == step]
     _write_json(os.path.join(path, summary.DONE_FILE), {
         "seconds": time.time() - start, "time": time.time(), "host": socket.gethostname(), "pack": pack_id(pack),
-        "final_rows": [r for r in per_member[i] if r["step"] == step]})
+        "final_rows": final_rows})
     if os.path.exists(os.path.join(path, summary.ERROR_FILE)):
-      os.unlink(os.path.join(path, summary.ERROR_FILE))
+      os.unlink(os.path.join(path, summary.ERROR_FILE))  # a retried member that now finished
     _log_event(path, "done", pack=pack_id(pack))
 
 
@@ -880,8 +897,12 @@ def _merge_outcomes(results: Iterable[dict[str, str]]) -> dict[str, str]:
 
 
 def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_index: int = 0,
-            num_shards: int = 1, stale_after_s: float = 600.0, config_path: str | None = None) -> list[Member]:
+            num_shards: int = 1, stale_after_s: float = 600.0, config_path: str | None = None,
+            pack: bool = False) -> list[Member]:
   """Expands and validates the sweep, claims `workdir` for it (sweep.json), and returns this shard's members.
+
+  With `pack`, the shards split the packs (`plan_packs`), not the members, so a pack stays in one shard (its
+  members are neighbours in a grid whose last axis is packable, and sharding members would spread them).
 
   Raises:
     ValueError: for an invalid sweep or shard, or a workdir holding another sweep, before anything trains.
@@ -889,7 +910,10 @@ def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, sh
   if not stale_after_s > 0:
     raise ValueError(f"stale_after_s must be > 0, got {stale_after_s!r}")
   members = expand(config, sweep)
-  mine = shard(members, shard_index, num_shards)
+  if pack:
+    mine = [m for p in shard(plan_packs(members), shard_index, num_shards) for m in p]
+  else:
+    mine = shard(members, shard_index, num_shards)
   check_workdir(workdir, members, sweep)
   os.makedirs(os.path.join(workdir, summary.MEMBERS_DIR), exist_ok=True)
   write_sweep_file(workdir, members, sweep, config_path)
@@ -905,7 +929,7 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
     config: the base training config (`get_config()`, with command-line overrides).
     sweep: the grid and seeds (`get_sweep()`).
     workdir: the sweep directory.
-    shard_index: run members shard_index, shard_index + num_shards, …
+    shard_index: run members shard_index, shard_index + num_shards, … (with `pack`, packs: see `prepare`)
     num_shards: number of shards (e.g. SLURM array tasks).
     processes: local workers: this process and processes − 1 spawned ones (1 = one member after another here).
     retry_failed: run members with an error.json again (they resume from their last good checkpoint).
@@ -924,7 +948,7 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
   if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
     raise ValueError(f"processes must be an integer >= 1, got {processes!r}")
   mine = prepare(config, sweep, workdir, shard_index=shard_index, num_shards=num_shards,
-                 stale_after_s=stale_after_s, config_path=config_path)
+                 stale_after_s=stale_after_s, config_path=config_path, pack=pack)
   workers = min(processes, len(mine))
   if workers <= 1:
     outcomes = run_members(mine, workdir, retry_failed, stale_after_s, pack)

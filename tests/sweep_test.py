@@ -431,7 +431,7 @@ def test_a_killed_worker_does_not_end_the_sweep(tmp_path):
 OBJECTIVES_SWEEP = os.path.join(ROOT, "configs", "sweeps", "objectives.py")
 
 
-def test_plan_packs_zips_the_learning_rates_of_the_objectives_sweep():
+def test_plan_packs_zips_the_learning_rates_of_the_objectives_sweep(tmp_path):
   config = config_lib.load_config_file(OBJECTIVES_SWEEP)
   members = sweep.expand(config, sweep.load_sweep(OBJECTIVES_SWEEP))
   packs = sweep.plan_packs(members)
@@ -449,6 +449,10 @@ def test_plan_packs_zips_the_learning_rates_of_the_objectives_sweep():
     assert replicas.size == 9 and list(replicas.seeds) == [0, 1, 2] * 3
     np.testing.assert_allclose(replicas.hparams["g_learning_rate"], np.repeat([3e-4, 1e-3, 3e-3], 3), rtol=1e-6)
     assert sweep.pack_id(p) == sweep.pack_id(list(p)) and sweep.pack_id(p) != sweep.pack_id(packs[0][:2])
+  # Shards split packs, not members (the learning rates are the grid's fastest axis: members would split packs).
+  mine = sweep.prepare(config, sweep.load_sweep(OBJECTIVES_SWEEP), str(tmp_path), shard_index=1, num_shards=5,
+                       pack=True)
+  assert [m.id for m in mine] == [m.id for p in packs[1::5] for m in p]
   # A member that vmaps hyper-parameters itself, or repeats another's values, trains alone.
   with config.unlocked():
     config.vmap_hparams.r1_weight = (0.0, 1.0)
