@@ -2,6 +2,7 @@
 
   python experiments/sweep.py --config=configs/sweeps/objectives.py --workdir=runs/sweep_objectives
   python experiments/sweep.py ... --processes=2                          # two local worker processes
+  python experiments/sweep.py ... --nopack                # each member its own program (default: packed lrs)
   python experiments/sweep.py ... --shard_index=$SLURM_ARRAY_TASK_ID --num_shards=16   # one task of a job array
   python experiments/sweep.py ... --launcher=submitit --slurm_partition=gpu --gpus_per_task=1 --timeout_min=120
 
@@ -25,6 +26,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory.")
 _SHARD_INDEX = flags.DEFINE_integer("shard_index", 0, "Run members shard_index, shard_index + num_shards, ...")
 _NUM_SHARDS = flags.DEFINE_integer("num_shards", 1, "Number of shards (e.g. SLURM array tasks).")
 _PROCESSES = flags.DEFINE_integer("processes", 1, "Local worker processes.")
+_PACK = flags.DEFINE_bool("pack", True, "Train members that differ only in learning rates (vmappable fields) as one "
+                          "program; --nopack trains each member alone.")
 _RETRY_FAILED = flags.DEFINE_bool("retry_failed", False, "Run members that failed before again.")
 _STALE_AFTER_S = flags.DEFINE_float("stale_after_s", 600.0, "Age of a lock's heartbeat after which it is stale.")
 _LAUNCHER = flags.DEFINE_enum("launcher", "local", ["local", "submitit"],
@@ -49,7 +52,7 @@ def main(argv):
                               gpus_per_task=_GPUS.value, cpus_per_task=_CPUS.value,
                               array_parallelism=_PARALLELISM.value),
         shard_index=_SHARD_INDEX.value, num_shards=_NUM_SHARDS.value, processes=_PROCESSES.value,
-        retry_failed=_RETRY_FAILED.value, stale_after_s=_STALE_AFTER_S.value)
+        pack=_PACK.value, retry_failed=_RETRY_FAILED.value, stale_after_s=_STALE_AFTER_S.value)
   except (ValueError, OSError) as e:
     cli.usage_error(e)  # exit status 2: bad input, nothing ran
   print(report.format())

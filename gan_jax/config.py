@@ -74,6 +74,9 @@ def base_config() -> ml_collections.ConfigDict:
   # Hyper-parameters vmapped inside the same program: name -> values (empty = not vmapped), e.g.
   # --config.vmap_hparams.g_learning_rate="(1e-4, 1e-3)"; replicas = product of the non-empty lists × num_seeds.
   c.vmap_hparams = ml_collections.ConfigDict({name: () for name in parallel.VMAPPABLE_HPARAMS})
+  # The same names zipped instead of crossed (lists of equal length; replicas = that length × num_seeds), e.g. a
+  # packed sweep's members (`sweep.pack`) whose learning rates move together. Not combined with vmap_hparams.
+  c.zip_hparams = ml_collections.ConfigDict({name: () for name in parallel.VMAPPABLE_HPARAMS})
   # Device layout: "none", "replicas" (shard the replica axis) or "data" (shard each batch); 0 devices = all.
   # replica_map: "vmap" (batched) or "unroll" (replicas side by side: 3.5× faster for 3 DCGAN seeds on CPU).
   c.parallel = ml_collections.ConfigDict(dict(layout="none", num_devices=0, replica_map="vmap"))

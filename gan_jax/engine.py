@@ -189,14 +189,15 @@ def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
   replicas = parallel.replicas_of(config)
   parallel.validate(config, replicas.size)
   vmapped = tuple(sorted(replicas.hparams))
+  field = parallel.hparams_field(config)
   for name, values in replicas.hparams.items():
     ok, allowed = _VMAPPED_VALUES[name]
     if not all(ok(float(v)) for v in values):
-      fail(f"vmap_hparams.{name}", tuple(config.vmap_hparams[name]), allowed)
+      fail(f"{field}.{name}", tuple(config[field][name]), allowed)
   if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
-    fail("vmap_hparams", "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
+    fail(field, "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
   if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
-    fail("vmap_hparams", "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
+    fail(field, "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
   return vmapped
 
 
@@ -296,6 +297,26 @@ def init_states(gan: GAN, replicas: parallel.Replicas | np.ndarray,
   init = lambda: jax.vmap(functools.partial(init_state, gan))(keys, hparams)
   shardings = layout.state(jax.eval_shape(init)) if layout is not None else None
   return jax.jit(init, out_shardings=shardings)()
+
+
+def replicas_alone(state: TrainState, indices: Any) -> TrainState:
+  """Replicas `indices` of a stacked state, as a run that does not vmap their hyper-parameters holds them.
+
+  The vmapped learning rates leave the optimizer states (`optax.inject_hyperparams` keeps the optimizer's own state
+  as `inner_state`) and `hparams` is emptied, so the result saves as a checkpoint that `restore_latest` restores
+  with the config of those replicas alone (each hyper-parameter a plain field).
+
+  Args:
+    state: a replica-stacked state.
+    indices: the replicas to keep, in order (an int array or list).
+
+  Returns:
+    The stacked state of those replicas.
+  """
+  picked = jax.tree.map(lambda x: x[np.asarray(indices)], state)
+  unwrap = lambda opt_state, name: opt_state.inner_state if name in picked.hparams else opt_state
+  return picked.replace(g_opt_state=unwrap(picked.g_opt_state, "g_learning_rate"),
+                        d_opt_state=unwrap(picked.d_opt_state, "d_learning_rate"), hparams={})
 
 
 def discriminator_objective(gan: GAN, state: TrainState, real_out: jax.Array, fake_out: jax.Array) -> jax.Array:

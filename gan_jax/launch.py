@@ -82,7 +82,8 @@ def submit(config: ml_collections.ConfigDict, sweep: sweep_lib.Sweep, workdir: s
 
 
 def run_file(config_path: str, config: ml_collections.ConfigDict, workdir: str, *, launcher: str = "local",
-             executor_options: dict[str, Any] | None = None, processes: int = 1, **kwargs: Any) -> sweep_lib.Report:
+             executor_options: dict[str, Any] | None = None, processes: int = 1, pack: bool = True,
+             **kwargs: Any) -> sweep_lib.Report:
   """Runs the sweep of a config file (`get_sweep()`) with the named launcher.
 
   Args:
@@ -94,6 +95,8 @@ def run_file(config_path: str, config: ml_collections.ConfigDict, workdir: str, 
       WORKDIR/submitit).
     executor_options: `make_executor`'s keyword arguments (submitit only).
     processes: local worker processes (local only).
+    pack: train members that differ only in learning rates (and other vmappable fields) as one program (local
+      only: a submitit array task trains one member).
     **kwargs: shard_index, num_shards, retry_failed, stale_after_s.
 
   Raises:
@@ -102,7 +105,7 @@ def run_file(config_path: str, config: ml_collections.ConfigDict, workdir: str, 
   if launcher not in LAUNCHERS:
     raise ValueError(f"launcher={launcher!r} is invalid; allowed: {' | '.join(LAUNCHERS)}")
   if launcher == "local":
-    return sweep_lib.run_file(config_path, config, workdir, processes=processes, **kwargs)
+    return sweep_lib.run_file(config_path, config, workdir, processes=processes, pack=pack, **kwargs)
   options = dict(executor_options or {})
   folder = options.pop("folder", None) or os.path.join(workdir, "submitit")
   executor = make_executor(folder, **options)

@@ -1,9 +1,10 @@
 """Many replicas in one program (seeds × hyper-parameters, vmapped), over many devices and hosts.
 
 Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (hyper-parameter name -> list of
-values, names from `VMAPPABLE_HPARAMS`) train as one `jax.vmap`-ed program. Every replica has its own parameters
-and optimizer states, so memory grows linearly in the number of replicas; each replica's numbers equal the same
-seed and hyper-parameters trained alone.
+values, names from `VMAPPABLE_HPARAMS`), or times the zip of `config.zip_hparams` (lists of one length: packed
+sweep members whose learning rates move together), train as one `jax.vmap`-ed program. Every replica has its own
+parameters and optimizer states, so memory grows linearly in the number of replicas; each replica's numbers equal
+the same seed and hyper-parameters trained alone.
 
 Devices (`config.parallel.layout`), both with `jax.jit` over a `jax.make_mesh` mesh (no `jax.pmap`):
 - "replicas": whole replicas on devices — the replica axis of the state is sharded over the mesh axis "replicas".
@@ -60,24 +61,54 @@ class Replicas(NamedTuple):
     return int(self.seeds.shape[0])
 
 
-def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
-  """Expands seeds × the hyper-parameter product into replicas (hyper-parameters outer, seeds inner).
-
-  Every hyper-parameter combination gets the same seeds, so comparisons across a hyper-parameter are paired.
+def _hparam_lists(config: ml_collections.ConfigDict, field: str) -> dict[str, Any]:
+  """The non-empty lists of `config.<field>` (vmap_hparams or zip_hparams), each checked.
 
   Raises:
-    ValueError: for a field that cannot be vmapped or an empty / non-numeric list of values.
+    ValueError: for a name that cannot be vmapped or a list of values that are not numbers.
   """
-  grid = {k: v for k, v in (config.get("vmap_hparams", None) or {}).items() if len(v)}
-  for name, values in grid.items():
+  lists = {k: v for k, v in (config.get(field, None) or {}).items() if len(v)}
+  for name, values in lists.items():
     if name not in VMAPPABLE_HPARAMS:
-      raise ValueError(f"config.vmap_hparams has {name!r}; allowed: {', '.join(VMAPPABLE_HPARAMS)}")
+      raise ValueError(f"config.{field} has {name!r}; allowed: {', '.join(VMAPPABLE_HPARAMS)}")
     if (not isinstance(values, (list, tuple)) or not values
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
-      raise ValueError(f"config.vmap_hparams.{name}={values!r} is invalid; allowed: a list of numbers")
+      raise ValueError(f"config.{field}.{name}={values!r} is invalid; allowed: a list of numbers")
+  return lists
+
+
+def hparams_field(config: ml_collections.ConfigDict) -> str:
+  """Where `config`'s replica hyper-parameters come from: 'zip_hparams' when it sets any, else 'vmap_hparams'."""
+  zipped = config.get("zip_hparams", None) or {}
+  return "zip_hparams" if any(len(v) for v in zipped.values()) else "vmap_hparams"
+
+
+def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
+  """Expands seeds × the hyper-parameter combinations into replicas (combinations outer, seeds inner).
+
+  The combinations are the product of the `config.vmap_hparams` lists, or the zip of the `config.zip_hparams`
+  lists (combination i takes the i-th value of every list). Every combination gets the same seeds, so comparisons
+  across a hyper-parameter are paired.
+
+  Raises:
+    ValueError: for a field that cannot be vmapped, an empty / non-numeric list of values, zipped lists of
+      different lengths, or both vmap_hparams and zip_hparams set.
+  """
+  grid = _hparam_lists(config, "vmap_hparams")
+  zipped = _hparam_lists(config, "zip_hparams")
+  names = sorted(grid or zipped)
+  if grid and zipped:
+    raise ValueError(f"config.zip_hparams sets {', '.join(sorted(zipped))} and config.vmap_hparams sets "
+                     f"{', '.join(sorted(grid))}; allowed: one of the two")
+  if zipped:
+    lengths = {len(v) for v in zipped.values()}
+    if len(lengths) > 1:
+      raise ValueError(f"config.zip_hparams has lists of lengths {', '.join(f'{n}: {len(zipped[n])}' for n in names)}"
+                       "; allowed: lists of one length (zipped)")
+    combos = list(zip(*(zipped[n] for n in names)))
+  else:
+    combos = list(itertools.product(*(grid[n] for n in names))) or [()]
   seeds = config.seed + np.arange(config.num_seeds)
-  names = sorted(grid)
-  combos = list(itertools.product(*(grid[n] for n in names))) or [()]
   hparams = {n: np.array([c[i] for c in combos for _ in seeds], np.float32) for i, n in enumerate(names)}
   return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams)
 

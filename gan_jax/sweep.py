@@ -31,13 +31,25 @@ unfinished ones from their checkpoints. A failing member (a NaN: `engine.NonFini
 recorded in its error.json and the sweep goes on. At the end DIR/results.csv (tidy: one row per member, seed and
 step) is collected again.
 
+Packing: members that differ only in fields a program can vmap (`PACKABLE_FIELDS`: the two learning rates,
+`real_target`, `gradient_penalty_weight`, `r1_weight`, `r2_weight`; e.g. a zipped learning-rate axis) train as one
+program (`plan_packs`, `run_pack`; `run(..., pack=False)` / `--nopack` turns it off): its config zips their values
+(`config.zip_hparams`, so 3 members × 3 seeds are 9 replicas) and it runs resumably in DIR/packs/<pack id>/. Then
+each member's directory gets what a lone run writes: config.json, its rows of metrics.jsonl and probe.jsonl
+(without the hyper-parameter columns a lone run does not have), a checkpoint of its replicas at the last step
+(`train.load_latest` restores it with the member's config), done.json. A worker claims every member of a pack it
+runs; members finished, failed, claimed by another worker or holding checkpoints of a lone run are left out. If the
+packed run fails (one member's NaN stops it), each member runs alone, so the failure is recorded for the failing
+member only. Vmapped learning rates are not bit-identical to constant ones: rows match lone runs to ~1e-4 relative.
+
 Several workers, one directory: a worker claims a member by creating DIR/members/<id>/lock with
 os.open(O_CREAT | O_EXCL), which succeeds for exactly one worker (also on NFS v3+), and removes it when the member
 ends. A member's files are its own (member.json, done.json and error.json are written atomically: temporary file +
 rename), and results.csv is rebuilt from them, so workers never lose each other's results. `--processes=N` runs N
 workers locally (this process and N − 1 spawned ones; each claims the next free member). `--shard_index=i
---num_shards=n` runs only members i, i+n, i+2n, ... (grid order), so a SLURM job array spreads a sweep over
-machines with no extra code. Save as sweep.sbatch and run `sbatch sweep.sbatch` (submitting it again resumes):
+--num_shards=n` runs only members i, i+n, i+2n, ... (grid order; packs i, i+n, ... when packing), so a SLURM job
+array spreads a sweep over machines with no extra code. Save as sweep.sbatch and run `sbatch sweep.sbatch`
+(submitting it again resumes):
 
   #!/bin/bash
   #SBATCH --array=0-15
@@ -77,7 +89,11 @@ from absl import logging
 import ml_collections
 import numpy as np
 
+from gan_jax import checkpoint
 from gan_jax import config as config_lib
+from gan_jax import engine
+from gan_jax import parallel
+from gan_jax import probe
 from gan_jax import summary
 from gan_jax import train
 from gan_jax import writers
@@ -86,6 +102,9 @@ Overrides = dict[str, Any]
 MAX_READABLE = 120     # characters of the readable part of a member id (file names allow 255)
 HASH_CHARS = 10        # hex digits of sha256 in a member id: 40 bits, collisions ~1e-4 at 10^4 members
 OUTCOMES = ("done", "failed", "skipped_done", "skipped_failed", "locked")
+PACKS_DIR = "packs"    # DIR/packs/<pack id>/: the run of a packed program (its members' files are split out of it)
+# Config fields a packed program varies per replica (`parallel.VMAPPABLE_HPARAMS`): config path -> replica name.
+PACKABLE_FIELDS = {path: name for name, path in parallel.VMAPPABLE_HPARAMS.items()}
 
 
 # ------------------------------------------------------------------------------------------------- grid expansion
@@ -584,41 +603,257 @@ def run_member(member: Member, workdir: str) -> str:
   return "done"
 
 
+# -------------------------------------------------------------------------------------------------------- packing
+
+
+def _is_number(value: Any) -> bool:
+  return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _field_value(config: ml_collections.ConfigDict, dotted: str) -> Any:
+  """The value of a dotted field, or None when the config does not have it."""
+  value = config
+  for part in dotted.split("."):
+    if not isinstance(value, ml_collections.ConfigDict) or part not in value:
+      return None
+    value = value[part]
+  return value
+
+
+def _vmaps_itself(config: ml_collections.ConfigDict) -> bool:
+  return any(len(v) for field in ("vmap_hparams", "zip_hparams") for v in (config.get(field) or {}).values())
+
+
+def pack_key(member: Member) -> str:
+  """What members share when they may train in one packed program: their config less the packable numbers.
+
+  The packable fields (`PACKABLE_FIELDS`) become per-replica values of the packed program, so members that differ
+  only there pack. A field that holds no number (an unset objective option) stays in the key; a member that vmaps
+  hyper-parameters itself (vmap_hparams, zip_hparams) packs with no other.
+  """
+  if _vmaps_itself(member.config):
+    return "alone:" + member.id
+  flat = _flatten(_config_json(member.config))
+  for path in PACKABLE_FIELDS:
+    if _is_number(flat.get(path)):
+      del flat[path]
+  return json.dumps(flat, sort_keys=True, default=str)
+
+
+def _packed_values(member: Member) -> tuple:
+  return tuple(_field_value(member.config, path) for path in PACKABLE_FIELDS)
+
+
+def plan_packs(members: Sequence[Member]) -> list[list[Member]]:
+  """Groups members into packs: members that differ only in packable fields train as one program.
+
+  Args:
+    members: in grid order.
+
+  Returns:
+    The packs, ordered by their first member; members keep grid order inside a pack. A pack of one is a member
+    trained alone; so is a member whose packable values repeat another's of its pack (their replicas would be
+    indistinguishable).
+  """
+  groups: dict[str, list[Member]] = {}
+  for member in members:
+    groups.setdefault(pack_key(member), []).append(member)
+  packs = []
+  for group in groups.values():
+    seen, packed = set(), []
+    for member in group:
+      values = _packed_values(member)
+      if values in seen:
+        packs.append([member])
+      else:
+        seen.add(values)
+        packed.append(member)
+    packs.append(packed)
+  order = {m.id: i for i, m in enumerate(members)}
+  return sorted(packs, key=lambda p: order[p[0].id])
+
+
+def packed_config(pack: Sequence[Member]) -> ml_collections.ConfigDict:
+  """The config of a pack's program: the first member's, with the packable fields that differ zipped.
+
+  Replica c × num_seeds + s of the program is seed s of member c (`parallel.replicas_of`: combinations outer).
+  """
+  config = copy.deepcopy(pack[0].config)
+  with config.unlocked():
+    if "zip_hparams" not in config:
+      config.zip_hparams = ml_collections.ConfigDict()
+    for path, name in PACKABLE_FIELDS.items():
+      values = [_field_value(m.config, path) for m in pack]
+      if len(set(values)) > 1:
+        config.zip_hparams[name] = tuple(float(v) for v in values)
+  return config
+
+
+def pack_id(pack: Sequence[Member]) -> str:
+  """A stable id of a pack: its size and a hash of its members' ids (in order)."""
+  digest = hashlib.sha256("\n".join(m.id for m in pack).encode()).hexdigest()
+  return f"{len(pack)}_members-{digest[:HASH_CHARS]}"
+
+
+def _rows_per_member(path: str, num_members: int, num_seeds: int, drop: set[str]) -> list[list[dict]]:
+  """A packed run's rows file (metrics.jsonl, probe.jsonl) split by member, without the columns in `drop`.
+
+  Each evaluation writes one row per replica in replica order, and replica c × num_seeds + s is seed s of member c.
+
+  Raises:
+    ValueError: when the file does not hold one row per replica at each step.
+  """
+  per_member: list[list[dict]] = [[] for _ in range(num_members)]
+  seen: dict[int, int] = {}
+  for row in writers.read_metrics(path):
+    replica = seen.get(row["step"], 0)
+    seen[row["step"]] = replica + 1
+    if replica >= num_members * num_seeds:
+      raise ValueError(f"{path}: more than {num_members * num_seeds} rows (replicas) at step {row['step']}")
+    per_member[replica // num_seeds].append({k: v for k, v in row.items() if k not in drop})
+  if any(n != num_members * num_seeds for n in seen.values()):
+    raise ValueError(f"{path}: a step without one row per replica ({num_members * num_seeds})")
+  return per_member
+
+
+def _split_pack(pack: Sequence[Member], config: ml_collections.ConfigDict, pack_path: str, workdir: str,
+                start: float) -> None:
+  """Writes each member's files from a finished pack run, as a lone run of the member would have written them.
+
+  Per member: config.json (its own config), metrics.jsonl and probe.jsonl (its replicas' rows, without the
+  packing-only hyper-parameter columns), a checkpoint of its replicas at the final step (restorable with its own
+  config), and done.json.
+
+  Raises:
+    ValueError: when the pack's rows do not hold one row per replica at each step.
+  """
+  num_seeds = int(config.num_seeds)
+  drop = set(parallel.replicas_of(config).hparams)
+  files = {}
+  for name in (writers.METRICS_FILE, probe.PROBE_FILE):
+    if os.path.exists(os.path.join(pack_path, name)):
+      files[name] = _rows_per_member(os.path.join(pack_path, name), len(pack), num_seeds, drop)
+  _, _, state, step = train.load_latest(config, pack_path)
+  for i, member in enumerate(pack):
+    path = summary.member_dir(workdir, member.id)
+    writers.write_config(path, member.config)
+    for name, per_member in files.items():
+      lines = "".join(json.dumps(row, allow_nan=True) + "\n" for row in per_member[i])
+      writers.atomic_write(os.path.join(path, name), lines.encode())
+    manager = checkpoint.create_manager(os.path.join(path, "checkpoints"),
+                                        max_to_keep=member.config.get("keep_checkpoints", 3))
+    checkpoint.save(manager, step, engine.replicas_alone(state, range(i * num_seeds, (i + 1) * num_seeds)))
+    manager.close()  # waits for the asynchronous save
+    final_rows = [r for r in files[writers.METRICS_FILE][i] if r["step"] == step]
+    _write_json(os.path.join(path, summary.DONE_FILE), {
+        "seconds": time.time() - start, "time": time.time(), "host": socket.gethostname(), "pack": pack_id(pack),
+        "final_rows": final_rows})
+    if os.path.exists(os.path.join(path, summary.ERROR_FILE)):
+      os.unlink(os.path.join(path, summary.ERROR_FILE))  # a retried member that now finished
+    _log_event(path, "done", pack=pack_id(pack))
+
+
+def run_pack(pack: Sequence[Member], workdir: str) -> dict[str, str]:
+  """Trains claimed members as one packed program in DIR/packs/<pack id>, then writes each member's files.
+
+  A pack of one is `run_member`. When the packed run fails (e.g. one member diverges: `engine.NonFiniteError`), each
+  member runs alone with `run_member`, so a failure stays the failing member's.
+
+  Returns:
+    member id -> 'done' or 'failed'.
+  """
+  if len(pack) == 1:
+    return {pack[0].id: run_member(pack[0], workdir)}
+  pid = pack_id(pack)
+  paths = [summary.member_dir(workdir, m.id) for m in pack]
+  for member, path in zip(pack, paths):
+    _write_json(os.path.join(path, summary.MEMBER_FILE), {
+        "id": member.id, "overrides": _canonical_overrides(member.overrides), "config": _config_json(member.config)})
+    _log_event(path, "start", pack=pid)
+  start = time.time()
+  try:
+    config = packed_config(pack)
+    train.train_and_evaluate(config, os.path.join(workdir, PACKS_DIR, pid))
+    _split_pack(pack, config, os.path.join(workdir, PACKS_DIR, pid), workdir, start)
+  except Exception as e:  # pylint: disable=broad-except
+    # Which member failed is not known here (one replica's NaN stops the whole program): run each alone.
+    logging.warning("sweep pack %s failed (%s: %s); running its %d members alone", pid, type(e).__name__, e,
+                    len(pack))
+    for path in paths:
+      _log_event(path, "pack_failed", pack=pid, error=f"{type(e).__name__}: {e}")
+    return {m.id: run_member(m, workdir) for m in pack}
+  except BaseException:
+    for path in paths:
+      _log_event(path, "interrupted", pack=pid)
+    raise
+  return {m.id: "done" for m in pack}
+
+
+def _claim(member: Member, workdir: str, retry_failed: bool, stale_after_s: float
+           ) -> tuple[str | None, Claim | None]:
+  """(None, the claim) on a member to run, or (its outcome, None) when it is finished, failed or another's."""
+  path = summary.member_dir(workdir, member.id)
+  os.makedirs(path, exist_ok=True)
+  status = summary.member_status(path)
+  if status == "done" or (status == "failed" and not retry_failed):
+    return "skipped_" + status, None
+  claim = try_claim(path, stale_after_s)
+  if claim is None:
+    return "locked", None
+  # Checked again under the claim: another worker may have finished it since we looked.
+  status = summary.member_status(path)
+  if status == "done" or (status == "failed" and not retry_failed):
+    claim.release()
+    return "skipped_" + status, None
+  return None, claim
+
+
+def _started_alone(member: Member, workdir: str) -> bool:
+  """Whether a member has checkpoints of its own (a lone run that stopped): it resumes alone, not in a pack."""
+  path = os.path.join(summary.member_dir(workdir, member.id), "checkpoints")
+  return os.path.isdir(path) and bool(os.listdir(path))
+
+
 def run_members(members: Sequence[Member], workdir: str, retry_failed: bool = False,
-                stale_after_s: float = 600.0) -> dict[str, str]:
+                stale_after_s: float = 600.0, pack: bool = True) -> dict[str, str]:
   """One worker: runs each member that is not finished, failed or claimed by another worker, in order.
+
+  Args:
+    members: in grid order.
+    workdir: the sweep directory.
+    retry_failed: run members with an error.json again.
+    stale_after_s: heartbeat age after which another worker's lock counts as stale.
+    pack: train the members of each pack (`plan_packs`) that this worker claims as one program (`run_pack`).
 
   Returns:
     member id -> one of `OUTCOMES`.
   """
   outcomes = {}
-  for member in members:
-    path = summary.member_dir(workdir, member.id)
-    os.makedirs(path, exist_ok=True)
-    status = summary.member_status(path)
-    if status == "done" or (status == "failed" and not retry_failed):
-      outcomes[member.id] = "skipped_" + status
-      continue
-    claim = try_claim(path, stale_after_s)
-    if claim is None:
-      outcomes[member.id] = "locked"
-      continue
+  for group in plan_packs(members) if pack else [[m] for m in members]:
+    claims = {}
     try:
-      # Checked again under the claim: another worker may have finished it since we looked.
-      status = summary.member_status(path)
-      if status == "done" or (status == "failed" and not retry_failed):
-        outcomes[member.id] = "skipped_" + status
-        continue
-      logging.info("sweep member %s: training", member.id)
-      outcomes[member.id] = run_member(member, workdir)
+      for member in group:
+        outcome, claim = _claim(member, workdir, retry_failed, stale_after_s)
+        if claim is None:
+          outcomes[member.id] = outcome
+        else:
+          claims[member.id] = claim
+      ready = [m for m in group if m.id in claims]
+      alone = [m for m in ready if _started_alone(m, workdir)]
+      together = [m for m in ready if not _started_alone(m, workdir)]
+      for part in [[m] for m in alone] + ([together] if together else []):
+        logging.info("sweep member%s %s: training", "s" if len(part) > 1 else "", ", ".join(m.id for m in part))
+        outcomes.update(run_pack(part, workdir))
     finally:
-      claim.release()
-  return outcomes
+      for claim in claims.values():
+        claim.release()
+  return {m.id: outcomes[m.id] for m in members}
 
 
-def _worker(members: Sequence[Member], workdir: str, retry_failed: bool, stale_after_s: float) -> dict[str, str]:
+def _worker(members: Sequence[Member], workdir: str, retry_failed: bool, stale_after_s: float, pack: bool
+            ) -> dict[str, str]:
   writers.quiet_library_logs()
-  return run_members(members, workdir, retry_failed, stale_after_s)
+  return run_members(members, workdir, retry_failed, stale_after_s, pack)
 
 
 @dataclasses.dataclass
@@ -662,8 +897,12 @@ def _merge_outcomes(results: Iterable[dict[str, str]]) -> dict[str, str]:
 
 
 def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_index: int = 0,
-            num_shards: int = 1, stale_after_s: float = 600.0, config_path: str | None = None) -> list[Member]:
+            num_shards: int = 1, stale_after_s: float = 600.0, config_path: str | None = None,
+            pack: bool = False) -> list[Member]:
   """Expands and validates the sweep, claims `workdir` for it (sweep.json), and returns this shard's members.
+
+  With `pack`, the shards split the packs (`plan_packs`), not the members, so a pack stays in one shard (its
+  members are neighbours in a grid whose last axis is packable, and sharding members would spread them).
 
   Raises:
     ValueError: for an invalid sweep or shard, or a workdir holding another sweep, before anything trains.
@@ -671,7 +910,10 @@ def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, sh
   if not stale_after_s > 0:
     raise ValueError(f"stale_after_s must be > 0, got {stale_after_s!r}")
   members = expand(config, sweep)
-  mine = shard(members, shard_index, num_shards)
+  if pack:
+    mine = [m for p in shard(plan_packs(members), shard_index, num_shards) for m in p]
+  else:
+    mine = shard(members, shard_index, num_shards)
   check_workdir(workdir, members, sweep)
   os.makedirs(os.path.join(workdir, summary.MEMBERS_DIR), exist_ok=True)
   write_sweep_file(workdir, members, sweep, config_path)
@@ -679,7 +921,7 @@ def prepare(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, sh
 
 
 def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_index: int = 0, num_shards: int = 1,
-        processes: int = 1, retry_failed: bool = False, stale_after_s: float = 600.0,
+        processes: int = 1, retry_failed: bool = False, stale_after_s: float = 600.0, pack: bool = True,
         config_path: str | None = None) -> Report:
   """Expands and validates the sweep, runs this shard's members, and collects DIR/results.csv.
 
@@ -687,11 +929,13 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
     config: the base training config (`get_config()`, with command-line overrides).
     sweep: the grid and seeds (`get_sweep()`).
     workdir: the sweep directory.
-    shard_index: run members shard_index, shard_index + num_shards, …
+    shard_index: run members shard_index, shard_index + num_shards, … (with `pack`, packs: see `prepare`)
     num_shards: number of shards (e.g. SLURM array tasks).
     processes: local workers: this process and processes − 1 spawned ones (1 = one member after another here).
     retry_failed: run members with an error.json again (they resume from their last good checkpoint).
     stale_after_s: heartbeat age after which another worker's lock counts as stale.
+    pack: train members that differ only in packable fields (learning rates, `PACKABLE_FIELDS`) as one program
+      each (`plan_packs`, `run_pack`); their directories and rows are those of lone runs.
     config_path: recorded in sweep.json.
 
   Returns:
@@ -704,17 +948,17 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
   if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
     raise ValueError(f"processes must be an integer >= 1, got {processes!r}")
   mine = prepare(config, sweep, workdir, shard_index=shard_index, num_shards=num_shards,
-                 stale_after_s=stale_after_s, config_path=config_path)
+                 stale_after_s=stale_after_s, config_path=config_path, pack=pack)
   workers = min(processes, len(mine))
   if workers <= 1:
-    outcomes = run_members(mine, workdir, retry_failed, stale_after_s)
+    outcomes = run_members(mine, workdir, retry_failed, stale_after_s, pack)
   else:
     # This process is one of the workers; the others are spawned, not forked (a forked child would inherit JAX's
     # runtime threads in an undefined state). Each walks the whole shard and claims the next free member.
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-      futures = [pool.submit(_worker, mine, workdir, retry_failed, stale_after_s) for _ in range(workers - 1)]
-      results = [run_members(mine, workdir, retry_failed, stale_after_s)]
+      futures = [pool.submit(_worker, mine, workdir, retry_failed, stale_after_s, pack) for _ in range(workers - 1)]
+      results = [run_members(mine, workdir, retry_failed, stale_after_s, pack)]
       lost = 0
       for future in futures:
         try:
@@ -725,7 +969,7 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
       # A worker died (killed, out of memory): the pool is gone with it. Its members hold locks of dead processes,
       # which `try_claim` takes over, so this process finishes them, resuming from their checkpoints.
       logging.warning("%d sweep worker(s) died; this process takes over their members.", lost)
-      results.append(run_members(mine, workdir, retry_failed, stale_after_s))
+      results.append(run_members(mine, workdir, retry_failed, stale_after_s, pack))
     outcomes = _merge_outcomes(results)
   outcomes = {m.id: outcomes[m.id] for m in mine}
   return Report(workdir, outcomes, summary.write_results(workdir))

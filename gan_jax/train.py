@@ -53,10 +53,10 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
   """Trains every replica of `config` together, logging divergences every `config.eval_every` steps.
 
-  Replicas are `config.num_seeds` seeds × the product of `config.vmap_hparams`, placed on devices by
-  `config.parallel` (see `parallel.py`). Re-running on the same workdir resumes from the latest checkpoint; the
-  resumed run's metrics are bit-identical to an uninterrupted one and `metrics.jsonl` keeps no row past the
-  restored step.
+  Replicas are `config.num_seeds` seeds × the product of `config.vmap_hparams` (or the zip of
+  `config.zip_hparams`), placed on devices by `config.parallel` (see `parallel.py`). Re-running on the same
+  workdir resumes from the latest checkpoint; the resumed run's metrics are bit-identical to an uninterrupted one
+  and `metrics.jsonl` keeps no row past the restored step.
 
   Args:
     config: a training config (see `configs/`).

@@ -19,6 +19,7 @@ from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import toy_task
 from gan_jax import train
+from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +73,52 @@ def test_vmapped_seeds_equal_each_seed_alone():
       _assert_trees_close(_replica(evals, i), _replica(alone_evals, 0))
     _assert_trees_close(_replica(metrics, i), _replica(alone_metrics, 0))
     _assert_trees_close(_replica(state.g_params, i), _replica(alone_state.g_params, 0))
+
+
+def test_zip_hparams_are_checked_before_anything_compiles():
+  config = _config()
+  config.zip_hparams.g_learning_rate = (1e-3, 2e-3)
+  config.zip_hparams.d_learning_rate = (1e-3,)
+  with pytest.raises(ValueError, match=r"config.zip_hparams has lists of lengths d_learning_rate: 1, g_learn"):
+    parallel.replicas_of(config)
+  config.zip_hparams.d_learning_rate = (1e-3, -1.0)
+  with pytest.raises(ValueError, match=r"config.zip_hparams.d_learning_rate=\(0.001, -1.0\) is invalid"):
+    train.build_gan(config)
+  config.zip_hparams.d_learning_rate = (1e-3, 1e-2)
+  config.vmap_hparams.r1_weight = (1.0,)
+  with pytest.raises(ValueError, match="config.zip_hparams sets d_learning_rate, g_learning_rate and "
+                                       "config.vmap_hparams sets r1_weight; allowed: one of the two"):
+    parallel.replicas_of(config)
+
+
+def test_runs_from_before_zip_hparams_still_resume(tmp_path):
+  config = _config()
+  writers.write_config(str(tmp_path), config)
+  saved = json.loads((tmp_path / writers.CONFIG_FILE).read_text())
+  del saved["zip_hparams"]  # a config.json written before the field existed
+  (tmp_path / writers.CONFIG_FILE).write_text(json.dumps(saved))
+  (tmp_path / "metrics.jsonl").write_text("")
+  workdir_lib.check_resumable(str(tmp_path), config, config_lib.defaults_for(config))
+  config.zip_hparams.g_learning_rate = (1e-3, 2e-3)
+  with pytest.raises(ValueError, match=r"zip_hparams.g_learning_rate: '<unset>' -> \[0.001, 0.002\]"):
+    workdir_lib.check_resumable(str(tmp_path), config, config_lib.defaults_for(config))
+
+
+def test_zipped_replicas_alone_are_the_lone_config_state():
+  config = _config(num_seeds=2)
+  config.zip_hparams.g_learning_rate = (1e-3, 2e-3)
+  config.zip_hparams.d_learning_rate = (3e-3, 4e-3)
+  replicas = parallel.replicas_of(config)
+  np.testing.assert_array_equal(replicas.seeds, [0, 1, 0, 1])  # zipped: 2 pairs × 2 seeds, not 4 pairs
+  np.testing.assert_allclose(replicas.hparams["d_learning_rate"], [3e-3, 3e-3, 4e-3, 4e-3], rtol=1e-6)
+  state = engine.init_states(train.build_gan(config), replicas)
+  lone = _config(num_seeds=2)
+  lone.optimizer_g.learning_rate, lone.optimizer_d.learning_rate = 2e-3, 4e-3
+  lone_state = engine.init_states(train.build_gan(lone), parallel.replicas_of(lone))
+  picked = engine.replicas_alone(state, [2, 3])
+  # What a sweep saves as a packed member's checkpoint: the lone run's tree, so the lone config restores it.
+  assert jax.tree.structure(picked) == jax.tree.structure(lone_state)
+  _assert_trees_close(picked, lone_state)
 
 
 @pytest.mark.parametrize("objective, field, values", [

@@ -13,12 +13,14 @@ import time
 
 from hypothesis import given
 from hypothesis import strategies as st
+import jax
 import ml_collections
 import numpy as np
 import pytest
 
 from gan_jax import compare
 from gan_jax import config as config_lib
+from gan_jax import parallel
 from gan_jax import summary
 from gan_jax import sweep
 from gan_jax import train
@@ -422,3 +424,104 @@ def test_a_killed_worker_does_not_end_the_sweep(tmp_path):
     assert sorted((r["seed"], r["step"]) for r in _metrics(path)) == [(s, t) for s in (0, 1) for t in (0, 2, 4)]
   with open(os.path.join(workdir, summary.RESULTS_CSV)) as f:
     assert len(f.readlines()) == 1 + 4 * 2 * 3
+
+
+# ------------------------------------------------------------------------------------------------------- packing
+
+OBJECTIVES_SWEEP = os.path.join(ROOT, "configs", "sweeps", "objectives.py")
+
+
+def test_plan_packs_zips_the_learning_rates_of_the_objectives_sweep(tmp_path):
+  config = config_lib.load_config_file(OBJECTIVES_SWEEP)
+  members = sweep.expand(config, sweep.load_sweep(OBJECTIVES_SWEEP))
+  packs = sweep.plan_packs(members)
+  assert len(members) == 36 and [len(p) for p in packs] == [3] * 12
+  assert [m.id for p in packs for m in p] == [m.id for m in members]  # grid order: the lrs are the fastest axis
+  not_packable = lambda m: (m.config.target, m.config.objective, m.config.n_critic)
+  assert len({not_packable(p[0]) for p in packs}) == 12  # fields that are not vmappable never share a pack
+  for p in packs:
+    assert len({not_packable(m) for m in p}) == 1
+    packed = sweep.packed_config(p)
+    # Zipped, not crossed: 3 learning-rate pairs × 3 seeds = 9 replicas, each pair as one member has it.
+    assert tuple(packed.zip_hparams.g_learning_rate) == tuple(m.config.optimizer_g.learning_rate for m in p)
+    assert tuple(packed.zip_hparams.d_learning_rate) == tuple(m.config.optimizer_d.learning_rate for m in p)
+    replicas = parallel.replicas_of(packed)
+    assert replicas.size == 9 and list(replicas.seeds) == [0, 1, 2] * 3
+    np.testing.assert_allclose(replicas.hparams["g_learning_rate"], np.repeat([3e-4, 1e-3, 3e-3], 3), rtol=1e-6)
+    assert sweep.pack_id(p) == sweep.pack_id(list(p)) and sweep.pack_id(p) != sweep.pack_id(packs[0][:2])
+  # Shards split packs, not members (the learning rates are the grid's fastest axis: members would split packs).
+  mine = sweep.prepare(config, sweep.load_sweep(OBJECTIVES_SWEEP), str(tmp_path), shard_index=1, num_shards=5,
+                       pack=True)
+  assert [m.id for m in mine] == [m.id for p in packs[1::5] for m in p]
+  # A member that vmaps hyper-parameters itself, or repeats another's values, trains alone.
+  with config.unlocked():
+    config.vmap_hparams.r1_weight = (0.0, 1.0)
+  assert [len(p) for p in sweep.plan_packs(sweep.expand(config, sweep.load_sweep(OBJECTIVES_SWEEP)))] == [1] * 36
+  twins = sweep.expand(testing_sweep.get_config(), sweep.Sweep(
+      [{"optimizer_g.learning_rate": 1e-3}, {"optimizer_g.learning_rate": 2e-3}, {"n_critic": 1}], seeds=1))
+  assert [[m.id for m in p] for p in sweep.plan_packs(twins)] == [[twins[0].id, twins[1].id], [twins[2].id]]
+
+
+def test_a_packed_sweep_writes_what_lone_members_write(tmp_path, monkeypatch):
+  config = testing_sweep.get_config()
+  packed_dir, lone_dir = str(tmp_path / "packed"), str(tmp_path / "lone")
+  calls = []
+  real_train = train.train_and_evaluate
+  monkeypatch.setattr(train, "train_and_evaluate", lambda c, w: calls.append(w) or real_train(c, w))
+  report = sweep.run_file(TESTING_SWEEP + ":lrs", config, packed_dir)
+  members = sweep.expand(config, testing_sweep.get_sweep("lrs"))
+  assert report.outcomes == {m.id: "done" for m in members}
+  assert len(calls) == 1 and calls[0].startswith(os.path.join(packed_dir, sweep.PACKS_DIR))  # one program
+  # Zipped: 3 members × 2 seeds = 6 replicas per evaluation (a product would give 18).
+  assert len(_metrics(calls[0])) == 6 * 3
+  sweep.run_file(TESTING_SWEEP + ":lrs", config, lone_dir, pack=False)
+  assert len(calls) == 1 + 3
+
+  for m in members:
+    packed, lone = summary.member_dir(packed_dir, m.id), summary.member_dir(lone_dir, m.id)
+    packed_rows, lone_rows = _metrics(packed), _metrics(lone)
+    assert [list(r) for r in packed_rows] == [list(r) for r in lone_rows]  # same columns, same order
+    for a, b in zip(packed_rows, lone_rows):
+      for key, value in b.items():
+        if isinstance(value, float):  # vmapped learning rates are not bit-identical to constants
+          assert a[key] == pytest.approx(value, rel=1e-4, abs=1e-5), (m.id, key)
+        else:
+          assert a[key] == value, (m.id, key)
+    config_json = lambda path: summary.read_json(os.path.join(path, "config.json"))
+    assert config_json(packed) == config_json(lone)
+    done = summary.read_json(os.path.join(packed, summary.DONE_FILE))
+    assert [(r["seed"], r["step"]) for r in done["final_rows"]] == [(0, 4), (1, 4)]
+    assert _events(packed) == ["start", "done"]
+    # The member's own checkpoint: its replicas, restorable with its own config, as the lone run's.
+    _, _, state, step = train.load_latest(m.config, packed)
+    _, _, lone_state, _ = train.load_latest(m.config, lone)
+    assert step == 4 and state.hparams == {} and list(np.asarray(state.key)[:, 1]) == [0, 1]
+    for x, y in zip(jax.tree.leaves(state), jax.tree.leaves(lone_state)):
+      np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-5)
+
+  import csv  # pylint: disable=g-import-not-at-top
+  tables = []
+  for d in (packed_dir, lone_dir):
+    with open(os.path.join(d, summary.RESULTS_CSV)) as f:
+      tables.append(list(csv.DictReader(f)))
+  assert list(tables[0][0]) == list(tables[1][0]) and len(tables[0]) == len(tables[1]) == 3 * 2 * 3
+  assert [(r["member"], r["seed"], r["step"]) for r in tables[0]] == [(r["member"], r["seed"], r["step"])
+                                                                      for r in tables[1]]
+
+  # Re-running a finished packed sweep trains nothing.
+  report = sweep.run_file(TESTING_SWEEP + ":lrs", config, packed_dir)
+  assert report.outcomes == {m.id: "skipped_done" for m in members} and len(calls) == 4
+
+
+def test_a_diverging_member_of_a_pack_fails_alone(tmp_path):
+  workdir = str(tmp_path / "sweep")
+  report = sweep.run_file(TESTING_SWEEP + ":lrs_nan", testing_sweep.get_config(), workdir)
+  good, bad = [m.id for m in sweep.expand(testing_sweep.get_config(), testing_sweep.get_sweep("lrs_nan"))]
+  assert report.outcomes == {good: "done", bad: "failed"}
+  assert not os.path.exists(os.path.join(summary.member_dir(workdir, good), summary.ERROR_FILE))
+  error = summary.read_json(os.path.join(summary.member_dir(workdir, bad), summary.ERROR_FILE))
+  assert error["type"] == "NonFiniteError" and "at step 1" in error["message"]
+  assert _events(summary.member_dir(workdir, good)) == ["start", "pack_failed", "start", "done"]
+  assert _events(summary.member_dir(workdir, bad)) == ["start", "pack_failed", "start", "failed"]
+  assert sorted((r["seed"], r["step"]) for r in _metrics(summary.member_dir(workdir, good))) == [
+      (s, t) for s in (0, 1) for t in (0, 2, 4)]
