@@ -383,11 +383,11 @@ MNIST5K_CONFIGS = ("mnist5k_dcgan", "mnist5k_mlp", "mnist5k_cgan", "mnist5k_info
 MNIST5K_FLOOR_FCD = 9.689
 # configs/mnist5k_dcgan.py measured FCD 219.0 at step 2,000 (22.6× the floor) and 202.7 at 4,000 (20.9×).
 MNIST5K_DCGAN_FACTOR_AT_2000 = 30.0
-# configs/mnist5k_infogan.py: the categorical code's class accuracy after the best matching measured 0.123 at
-# initialisation (the matching's own bias above 0.1), 0.275 at step 2,000 and 0.33 at 3,000: the code carries some
-# digit-class information, far below the issue's 80% target (which this run misses; see the README).
+# configs/mnist5k_infogan.py (U(−1, 1) noise, FC-1024 layers): the categorical code's class accuracy after the best
+# matching measured 0.123 at initialisation (the matching's own bias above 0.1), 0.752 at step 1,500, 0.865 at
+# 2,000 and 0.879 at 3,000 (the README's run); the issue's target is 80%.
 MNIST5K_INFOGAN_STEPS = 2000
-MNIST5K_INFOGAN_THRESHOLD = 0.2
+MNIST5K_INFOGAN_THRESHOLD = 0.8
 
 
 @pytest.mark.parametrize("name", MNIST5K_CONFIGS)
@@ -433,7 +433,7 @@ def test_mnist5k_cgan_samples_are_their_requested_digit(tmp_path):
   assert rows[-1]["conditional_accuracy"] >= 0.9, rows[-1]
 
 
-@pytest.mark.slow  # ~3 min: categorical code <-> digit class after the best matching, above chance
+@pytest.mark.slow  # ~4 min: categorical code <-> digit class after the best matching, the issue's 80%
 def test_mnist5k_infogan_code_picks_the_digit_class(tmp_path):
   rows = _shortened("mnist5k_infogan", tmp_path, MNIST5K_INFOGAN_STEPS)
   assert rows[-1]["info_class_accuracy"] >= MNIST5K_INFOGAN_THRESHOLD, rows[-1]
