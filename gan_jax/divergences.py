@@ -231,10 +231,15 @@ def _quadrature(p: Distribution, g: Distribution, term_p: Term, term_g: Term | N
   """∫ p·term_p(log p, log g) + g·term_g(log p, log g) dx over the union of the boxes (1-D)."""
   x, w = _quadrature_grid(p, g)
   a, b = p.log_prob(x), g.log_prob(x)
+  return _deterministic(_integrate(_integrand(a, b, term_p, term_g), w), "quadrature")
+
+
+def _integrand(a: Array, b: Array, term_p: Term, term_g: Term | None) -> Array:
+  """p·term_p(log p, log g) + g·term_g(log p, log g) at the nodes, from a = log p and b = log g there."""
   values = _weighted(a, term_p(a, b))
   if term_g is not None:
     values = values + _weighted(b, term_g(a, b))
-  return _deterministic(_integrate(values, w), "quadrature")
+  return values
 
 
 def _mean_and_se(values: Array) -> tuple[Array, Array]:
@@ -399,8 +404,9 @@ def js_kl_and_value(p: Distribution, g: Distribution, *, key: Array | None = Non
   """
   _check_pair(p, g)
   _check_num_samples(num_samples)
-  if p.dim != 1 or _is_singular(p) or _is_singular(g):
-    if p.dim != 1 and not (_is_singular(p) or _is_singular(g)):
+  singular = _is_singular(p) or _is_singular(g)
+  if p.dim != 1 or singular:
+    if not singular:
       _check_key(key, "js_kl_and_value", p.dim)
     k_js, k_pg, k_gp = jax.random.split(key, 3) if key is not None else (None, None, None)
     k_v = jax.random.fold_in(key, 7) if key is not None else None
@@ -420,11 +426,9 @@ def js_kl_and_value(p: Distribution, g: Distribution, *, key: Array | None = Non
 def _shared_quadrature(p: Distribution, g: Distribution) -> dict[str, Estimate]:
   x, w = _quadrature_grid(p, g)
   a, b = p.log_prob(x), g.log_prob(x)
-  integral = lambda values: _deterministic(_integrate(values, w), "quadrature")
-  return {"js": integral(_weighted(a, _js_p(a, b)) + _weighted(b, _js_g(a, b))),
-          "kl_pg": integral(_weighted(a, _kl_p(a, b))),
-          "kl_gp": integral(_weighted(b, _kl_p(b, a))),
-          "v_opt": integral(_weighted(a, _v_p(a, b)) + _weighted(b, _v_g(a, b)))}
+  integral = lambda a, b, term_p, term_g: _deterministic(_integrate(_integrand(a, b, term_p, term_g), w), "quadrature")
+  return {"js": integral(a, b, _js_p, _js_g), "kl_pg": integral(a, b, _kl_p, None),
+          "kl_gp": integral(b, a, _kl_p, None), "v_opt": integral(a, b, _v_p, _v_g)}
 
 
 def _assignment_cost(x: np.ndarray, y: np.ndarray) -> float:
