@@ -35,6 +35,9 @@ from gan_jax import writers
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 UPDATES = ("alternating", "simultaneous")
+N_CRITIC_MODES = ("group", "mask")
+# The `TrainState.hparams` entry of a replica's objective with an objective axis: its index into `GAN.objectives`.
+OBJECTIVE = "objective"
 _INIT_SALT = 0x5EED
 _DATA_SALT = 1
 _EVAL_SALT = 2
@@ -55,7 +58,8 @@ class TrainState:
     d_opt_state: discriminator optimizer state.
     ema_g_params: exponential moving average of the generator parameters (== g_params when EMA is off).
     hparams: this replica's values of the vmapped hyper-parameters (`config.vmap_hparams`, names from
-      `parallel.VMAPPABLE_HPARAMS`); empty when none are vmapped.
+      `parallel.VMAPPABLE_HPARAMS`), and with an objective axis its objective (`OBJECTIVE`: an int32 index into
+      `GAN.objectives`); empty when none are vmapped.
   """
   step: jax.Array
   key: jax.Array
@@ -70,7 +74,12 @@ class TrainState:
 
 
 class GAN(NamedTuple):
-  """The static (non-pytree) half of a run: players, objective, optimizers and step options."""
+  """The static (non-pytree) half of a run: players, objective, optimizers and step options.
+
+  With an objective axis (`config.objective_axis`) every replica trains one of `objectives`, chosen by its index
+  `TrainState.hparams[OBJECTIVE]`, with that objective's critic steps `n_critics[i]` (`n_critic` is their maximum)
+  and weight clip; `objective` is then the first of them. Read the replica's objective through `objective_value`.
+  """
   players: Any                # `players.ToyPlayers` / `players.ImagePlayers` (see the protocol there)
   objective: objectives_lib.Objective
   g_tx: optax.GradientTransformation
@@ -83,10 +92,52 @@ class GAN(NamedTuple):
   ema_decay: float
   info_weight: float = 1.0    # InfoGAN's λ (players with num_categories > 0 only)
   vmapped: tuple[str, ...] = ()   # hyper-parameters read from `TrainState.hparams` instead of the fields above
+  objectives: tuple[objectives_lib.Objective, ...] = ()  # the objective axis; () = every replica trains `objective`
+  n_critics: tuple[int, ...] = ()  # critic steps per generator step of each of `objectives`
 
   def hparam(self, state: TrainState, name: str, default: Any) -> Any:
     """A hyper-parameter's value for this replica: traced from the state when vmapped, else the static default."""
     return state.hparams[name] if name in self.vmapped else default
+
+  def objective_value(self, state: TrainState | None, value: Callable[[objectives_lib.Objective], Any]) -> Any:
+    """`value(objective)` for this replica's objective.
+
+    With an objective axis, a `lax.switch` over `objectives` on the replica's index: under vmap every branch runs
+    and each replica selects its own (the branches are a few elementwise functions of the outputs).
+    """
+    if not self.objectives:
+      return value(self.objective)
+    return jax.lax.switch(state.hparams[OBJECTIVE], [functools.partial(value, o) for o in self.objectives])
+
+  def objective_constant(self, state: TrainState, value: Callable[[objectives_lib.Objective], float]
+                         ) -> float | jax.Array:
+    """A number per objective (weight clip, penalty weight) for this replica: static without an objective axis."""
+    if not self.objectives:
+      return value(self.objective)
+    return jnp.asarray([value(o) for o in self.objectives], jnp.float32)[state.hparams[OBJECTIVE]]
+
+  @property
+  def all_objectives(self) -> tuple[objectives_lib.Objective, ...]:
+    """Every objective a replica of this run may train."""
+    return self.objectives or (self.objective,)
+
+  @property
+  def masks_critic(self) -> bool:
+    """Do replicas take different numbers of critic steps in one step (`n_critic_mode` 'mask')?"""
+    return len(set(self.n_critics)) > 1
+
+  def replica_n_critic(self, state: TrainState) -> jax.Array:
+    """This replica's critic steps per generator step (traced; with differing `n_critics` only)."""
+    return jnp.asarray(self.n_critics, jnp.int32)[state.hparams[OBJECTIVE]]
+
+  def alone(self, index: int) -> "GAN":
+    """The run of objective `index` of the axis trained alone (what its rows and plots are computed against)."""
+    return self._replace(objective=self.objectives[index], objectives=(), n_critics=(),
+                         n_critic=self.n_critics[index])
+
+  def with_n_critic(self, n_critic: int) -> "GAN":
+    """This run restricted to its replicas of `n_critic` critic steps (a group of `n_critic_mode` 'group')."""
+    return self._replace(n_critic=n_critic, n_critics=tuple(n_critic for _ in self.n_critics))
 
   def with_shard_batch(self, shard_batch: Callable[[jax.Array, int], jax.Array] | None) -> "GAN":
     """The same run with its batches split over devices by `shard_batch` (see `parallel.Layout`)."""
@@ -161,12 +212,60 @@ def validate_loop_config(config: ml_collections.ConfigDict) -> None:
     objectives_lib.get_objective(config.objective, **objective_kwargs(config))
   except (TypeError, ValueError) as e:
     fail("objective_kwargs", objective_kwargs(config), str(e))
+  validate_objective_axis(config)
   if config.get("checkpoint_every", 1) < 0:
     fail("checkpoint_every", config.checkpoint_every, "an integer >= 0 (0 = only at the end)")
   probe_every = config.get("probe_every", 0)
   if not isinstance(probe_every, int) or isinstance(probe_every, bool) or probe_every < 0:
     fail("probe_every", probe_every, "an integer >= 0 (0 = off)")
   probe.spec_from_config(config.get("probe"))
+
+
+def validate_objective_axis(config: ml_collections.ConfigDict) -> None:
+  """Checks `config.objective_axis` (objectives trained side by side; empty = off).
+
+  Raises:
+    ValueError: one line naming the first bad field, its value and what is allowed.
+  """
+  axis = config.get("objective_axis", None) or ml_collections.ConfigDict()
+  names = parallel.objective_axis(config)
+  if not isinstance(axis.get("objectives", ()), (list, tuple)):
+    fail("objective_axis.objectives", axis.get("objectives"), "a tuple of objective names")
+  if not names:
+    return
+  if any(name not in objectives_lib.OBJECTIVES for name in names) or len(set(names)) != len(names):
+    fail("objective_axis.objectives", tuple(names), f"distinct names of {' | '.join(objectives_lib.OBJECTIVES)}")
+  if config.objective not in names:
+    fail("objective", config.objective, f"one of config.objective_axis.objectives {tuple(names)}")
+  for field in ("n_critic", "weight_clip"):
+    values = axis.get(field, ()) or ()
+    if not isinstance(values, (list, tuple)) or len(values) not in (0, len(names)):
+      fail(f"objective_axis.{field}", values, f"empty or {len(names)} values (one per objective)")
+  for n in axis.get("n_critic", ()) or ():
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+      fail("objective_axis.n_critic", tuple(axis.n_critic), "integers >= 1")
+  if config.update_mode == "simultaneous" and any(n != 1 for _, n, _ in objective_axis_runs(config)):
+    fail("objective_axis.n_critic", tuple(axis.n_critic), "1 with update_mode='simultaneous'")
+  if axis.get("n_critic_mode", "group") not in N_CRITIC_MODES:
+    fail("objective_axis.n_critic_mode", axis.get("n_critic_mode"), " | ".join(N_CRITIC_MODES))
+  for name, _, kwargs in objective_axis_runs(config):
+    try:
+      objectives_lib.get_objective(name, **kwargs)
+    except (TypeError, ValueError) as e:
+      fail("objective_axis", name, str(e))
+
+
+def objective_axis_runs(config: ml_collections.ConfigDict) -> list[tuple[str, int, dict[str, Any]]]:
+  """(name, n_critic, objective options) of each objective of `config.objective_axis`; [] without one."""
+  names = parallel.objective_axis(config)
+  axis = config.get("objective_axis", None) or {}
+  n_critics = tuple(axis.get("n_critic", ()) or ()) or (config.n_critic,) * len(names)
+  clips = tuple(axis.get("weight_clip", ()) or ()) or (config.objective_kwargs.get("weight_clip"),) * len(names)
+  runs = []
+  for name, n, clip in zip(names, n_critics, clips):
+    kwargs = {k: v for k, v in objective_kwargs(config).items() if k != "weight_clip"}
+    runs.append((name, n, kwargs if clip is None else {**kwargs, "weight_clip": clip}))
+  return runs
 
 
 # Each vmapped value is checked like its scalar field: (is it allowed, what is allowed).
@@ -194,9 +293,10 @@ def validate_replicas(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     ok, allowed = _VMAPPED_VALUES[name]
     if not all(ok(float(v)) for v in values):
       fail(f"{field}.{name}", tuple(config[field][name]), allowed)
-  if "real_target" in vmapped and config.objective not in objectives_lib.LOGISTIC:
+  trained = parallel.objective_axis(config) or (config.objective,)
+  if "real_target" in vmapped and any(o not in objectives_lib.LOGISTIC for o in trained):
     fail(field, "real_target", f"label smoothing only for {', '.join(objectives_lib.LOGISTIC)}")
-  if "gradient_penalty_weight" in vmapped and config.objective != "wgan_gp":
+  if "gradient_penalty_weight" in vmapped and any(o != "wgan_gp" for o in trained):
     fail(field, "gradient_penalty_weight", "the gradient penalty only for 'wgan_gp'")
   return vmapped
 
@@ -209,19 +309,24 @@ def objective_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def make_gan(config: ml_collections.ConfigDict, players: Any, vmapped: tuple[str, ...]) -> GAN:
   """The `GAN` of a validated config around the task's players: objective, optimizers and step options."""
   objective = objectives_lib.get_objective(config.objective, **objective_kwargs(config))
+  axis = objective_axis_runs(config)
+  objectives = tuple(objectives_lib.get_objective(name, **kwargs) for name, _, kwargs in axis)
+  n_critics = tuple(n for _, n, _ in axis)
   return GAN(
       players=players,
-      objective=objective,
+      objective=objectives[0] if objectives else objective,
       g_tx=make_optimizer(config.optimizer_g, "optimizer_g", "g_learning_rate" in vmapped),
       d_tx=make_optimizer(config.optimizer_d, "optimizer_d", "d_learning_rate" in vmapped),
       batch_size=config.batch_size,
-      n_critic=config.n_critic,
+      n_critic=max(n_critics) if n_critics else config.n_critic,
       simultaneous=config.update_mode == "simultaneous",
       r1_weight=float(config.get("r1_weight", 0.0)),
       r2_weight=float(config.get("r2_weight", 0.0)),
       ema_decay=float(config.get("ema_decay", 0.0)),
       info_weight=float(config.get("info_weight", 1.0)),
       vmapped=vmapped,
+      objectives=objectives,
+      n_critics=n_critics,
   )
 
 
@@ -293,6 +398,8 @@ def init_states(gan: GAN, replicas: parallel.Replicas | np.ndarray,
     replicas = parallel.Replicas(seeds=np.asarray(replicas), hparams={})
   keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(replicas.seeds, jnp.uint32))
   hparams = {k: jnp.asarray(v) for k, v in replicas.hparams.items()}
+  if replicas.objectives is not None:
+    hparams[OBJECTIVE] = jnp.asarray(replicas.objectives, jnp.int32)
   # The inputs are closed over, so on several hosts every process builds the same global state.
   init = lambda: jax.vmap(functools.partial(init_state, gan))(keys, hparams)
   shardings = layout.state(jax.eval_shape(init)) if layout is not None else None
@@ -319,11 +426,25 @@ def replicas_alone(state: TrainState, indices: Any) -> TrainState:
                         d_opt_state=unwrap(picked.d_opt_state, "d_learning_rate"), hparams={})
 
 
+def objective_alone(state: TrainState, indices: Any) -> TrainState:
+  """Replicas `indices` of an objective-axis state, as the run of their objective alone holds them.
+
+  Args:
+    state: a replica-stacked state with an objective axis.
+    indices: the replicas to keep, in order, all of one objective.
+
+  Returns:
+    Their stacked state without the objective index (`OBJECTIVE`), which that run's `restore_latest` restores.
+  """
+  picked = jax.tree.map(lambda x: x[np.asarray(indices)], state)
+  return picked.replace(hparams={k: v for k, v in picked.hparams.items() if k != OBJECTIVE})
+
+
 def discriminator_objective(gan: GAN, state: TrainState, real_out: jax.Array, fake_out: jax.Array) -> jax.Array:
   """The objective's discriminator loss, with this replica's label smoothing β when `real_target` is vmapped."""
   if "real_target" in gan.vmapped:
     return objectives_lib.logistic_discriminator_loss(real_out, fake_out, real_target=state.hparams["real_target"])
-  return gan.objective.discriminator_loss(real_out, fake_out)
+  return gan.objective_value(state, lambda o: o.discriminator_loss(real_out, fake_out))
 
 
 def discriminator_penalty(gan: GAN, state: TrainState, disc: Callable[[jax.Array], jax.Array], real: jax.Array,
@@ -333,8 +454,9 @@ def discriminator_penalty(gan: GAN, state: TrainState, disc: Callable[[jax.Array
   `disc` maps inputs (n, ...) to raw outputs (n,).
   """
   penalty = jnp.zeros(())
-  if gan.objective.gradient_penalty_weight:
-    gp_weight = gan.hparam(state, "gradient_penalty_weight", gan.objective.gradient_penalty_weight)
+  if any(o.gradient_penalty_weight for o in gan.all_objectives):
+    gp_weight = gan.hparam(state, "gradient_penalty_weight",
+                           gan.objective_constant(state, lambda o: o.gradient_penalty_weight))
     penalty += gp_weight * objectives_lib.gradient_penalty(disc, real, fake, key)
   # Mescheder et al. 2018, Eq. 9: (γ/2)·E‖∇D‖².
   if gan.r1_weight or "r1_weight" in gan.vmapped:
@@ -369,10 +491,11 @@ def critic_loss(gan: GAN, state: TrainState, d_params: Any, d_stats: Any, real: 
 
 
 def generator_loss(gan: GAN, g_params: Any, g_stats: Any, d_params: Any, d_stats: Any,
-                   keys: tuple[jax.Array, jax.Array | None]) -> tuple[jax.Array, tuple]:
+                   keys: tuple[jax.Array, jax.Array | None], state: TrainState | None = None
+                   ) -> tuple[jax.Array, tuple]:
   """The generator's loss on a fresh batch against D: (total, (adversarial loss, info loss, G's new stats)).
 
-  `keys` are the step's `generator_keys`.
+  `keys` are the step's `generator_keys`; `state` is the replica's (its objective; needed with an objective axis).
   """
   p = gan.players
   k_in, k_drop = keys
@@ -380,17 +503,16 @@ def generator_loss(gan: GAN, g_params: Any, g_stats: Any, d_params: Any, d_stats
   fake, g_stats = p.generate(g_params, g_stats, inputs, train=True)
   # D in training mode as in the reference implementations; its statistics from this pass are not kept.
   out, q, _ = p.discriminate(d_params, d_stats, fake, inputs.labels, train=True, key=k_drop)
-  adversarial = gan.objective.generator_loss(out)
+  adversarial = gan.objective_value(state, lambda o: o.generator_loss(out))
   info = p.info_loss(q, inputs)
   total = adversarial + gan.info_weight * info if p.num_categories else adversarial
   return total, (adversarial, info, g_stats)
 
 
-def mean_probability(gan: GAN, outputs: jax.Array) -> jax.Array:
-  """Mean D output as a probability for logit objectives, the raw critic value otherwise."""
-  if gan.objective.probability is None:
-    return jnp.mean(outputs)
-  return jnp.mean(gan.objective.probability(outputs))
+def mean_probability(gan: GAN, outputs: jax.Array, state: TrainState | None = None) -> jax.Array:
+  """Mean D output as a probability for logit objectives, the raw critic value otherwise (of `state`'s objective)."""
+  return gan.objective_value(
+      state, lambda o: jnp.mean(outputs) if o.probability is None else jnp.mean(o.probability(outputs)))
 
 
 def train_step(gan: GAN, state: TrainState, real: jax.Array, labels: jax.Array | None = None
@@ -421,29 +543,39 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array, labels: jax.Array |
     (_, (loss, penalty, info, real_out, fake_out, d_stats)), grads = grad_fn(d_params)
     updates, d_opt_state = gan.d_tx.update(grads, d_opt_state, d_params)
     d_params = optax.apply_updates(d_params, updates)
-    if gan.objective.weight_clip is not None:
-      c = gan.objective.weight_clip
+    if any(o.weight_clip is not None for o in gan.all_objectives):
+      # An objective without clipping clips at ±inf, which leaves every weight as it is.
+      c = gan.objective_constant(state, lambda o: np.inf if o.weight_clip is None else o.weight_clip)
       d_params = jax.tree.map(lambda w: jnp.clip(w, -c, c), d_params)
-    metrics = {"d_loss": loss, "d_penalty": penalty, "d_real": mean_probability(gan, real_out),
-               "d_fake": mean_probability(gan, fake_out), "d_grad_norm": optax.tree.norm(grads),
+    metrics = {"d_loss": loss, "d_penalty": penalty, "d_real": mean_probability(gan, real_out, state),
+               "d_fake": mean_probability(gan, fake_out, state), "d_grad_norm": optax.tree.norm(grads),
                "d_update_norm": optax.tree.norm(updates)}
     if p.num_categories:
       metrics["d_info"] = info
-    return (d_params, d_stats, d_opt_state), metrics
+    new_carry = (d_params, d_stats, d_opt_state)
+    if gan.masks_critic:
+      # Critic steps past this replica's own n_critic leave it as it was (`n_critic_mode` 'mask').
+      new_carry = jax.tree.map(lambda new, old: jnp.where(i < n_critic, new, old), new_carry, carry)
+    return new_carry, metrics
 
+  # The metrics of the replica's last critic step: step n_critic − 1 of its own.
+  n_critic = gan.replica_n_critic(state) if gan.masks_critic else gan.n_critic
   carry = (state.d_params, state.d_batch_stats, state.d_opt_state)
   if p.unroll_critic:
+    per_step = []
     for i in range(gan.n_critic):
-      carry, d_metrics = critic_step(carry, jax.tree.map(lambda x, i=i: x[i], (real, labels)) + (i,))
+      carry, step_metrics = critic_step(carry, jax.tree.map(lambda x, i=i: x[i], (real, labels)) + (i,))
+      per_step.append(step_metrics)
+    d_metrics = jax.tree.map(lambda *m: jnp.stack(m)[n_critic - 1], *per_step)
   else:
     carry, d_metrics = jax.lax.scan(critic_step, carry, (real, labels, jnp.arange(gan.n_critic)))
-    d_metrics = jax.tree.map(lambda m: m[-1], d_metrics)
+    d_metrics = jax.tree.map(lambda m: m[n_critic - 1], d_metrics)
   d_params, d_stats, d_opt_state = carry
 
   # Simultaneous updates: the generator sees the discriminator from before this step's critic updates.
   g_sees = (state.d_params, state.d_batch_stats) if gan.simultaneous else (d_params, d_stats)
   (_, (g_loss, g_info, g_stats)), g_grads = jax.value_and_grad(
-      lambda w: generator_loss(gan, w, state.g_batch_stats, *g_sees, generator_keys(gan, state)),
+      lambda w: generator_loss(gan, w, state.g_batch_stats, *g_sees, generator_keys(gan, state), state),
       has_aux=True)(state.g_params)
   g_updates, g_opt_state = gan.g_tx.update(g_grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, g_updates)
@@ -509,19 +641,32 @@ def first_non_finite(train_metrics: dict, state_finite: np.ndarray) -> tuple[int
   return None
 
 
+def objective_of(config: ml_collections.ConfigDict, replicas: parallel.Replicas, i: int) -> str:
+  """The objective replica i trains: its entry of the objective axis, else `config.objective`."""
+  if replicas.objectives is None:
+    return config.objective
+  return parallel.objective_axis(config)[int(replicas.objectives[i])]
+
+
 def rows_of(config: ml_collections.ConfigDict, target_name: str, step: int, replicas: parallel.Replicas,
-            train_metrics: dict | None, eval_metrics: dict) -> list[dict]:
-  """One row per replica: identification columns, vmapped hyper-parameters, last-step training metrics, evals."""
+            train_metrics: dict | None, eval_metrics: dict, eval_drop: tuple[frozenset[str], ...] = ()
+            ) -> list[dict]:
+  """One row per replica: identification columns, vmapped hyper-parameters, last-step training metrics, evals.
+
+  With an objective axis, replica i's row leaves out the evaluations in `eval_drop[its objective]` (those only
+  other objectives have), so that it holds the columns of its objective trained alone.
+  """
   train_metrics = jax.tree.map(np.asarray, train_metrics)
   eval_metrics = jax.tree.map(np.asarray, eval_metrics)
   rows = []
   for i, seed in enumerate(replicas.seeds):
-    row = {"step": int(step), "seed": int(seed), "objective": config.objective, "target": target_name,
-           "generator": config.generator}
+    row = {"step": int(step), "seed": int(seed), "objective": objective_of(config, replicas, i),
+           "target": target_name, "generator": config.generator}
     row.update({k: float(v[i]) for k, v in replicas.hparams.items()})
     if train_metrics is not None:
       row.update({k: float(v[i, -1]) for k, v in train_metrics.items()})
-    row.update({k: float(v[i]) for k, v in eval_metrics.items()})
+    drop = eval_drop[int(replicas.objectives[i])] if eval_drop and replicas.objectives is not None else ()
+    row.update({k: float(v[i]) for k, v in eval_metrics.items() if k not in drop})
     rows.append(row)
   return rows
 
@@ -540,6 +685,8 @@ class Program(NamedTuple):
   headline: tuple[str, ...]            # metrics the progress line shows, first one present
   # state -> estimate name -> per-replica values (R,): the divergence probe (`probe.py`), for `probe_every`.
   probe: Callable[[Any], dict] | None = None
+  # With an objective axis: per objective, the evaluations its rows leave out (`rows_of`).
+  eval_drop: tuple[frozenset[str], ...] = ()
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> list[dict]:
@@ -572,7 +719,8 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   writer = writers.create_writer(workdir)
   writers.write_config(workdir, config)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
-  rows_at = functools.partial(rows_of, config, program.target_name)
+  rows_at = lambda *args: rows_of(config, program.target_name, *args, eval_drop=program.eval_drop)
+  name = "+".join(parallel.objective_axis(config)) or config.get("objective", "")
   clock = writers.PhaseClock()
 
   with clock.phase("init"):
@@ -605,7 +753,7 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   start_step = step
   checkpoint_every = config.get("checkpoint_every", 0)
   plot_every = config.get("plot_every", 0)
-  progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{config.objective}: ")
+  progress = writers.Progress(config.num_steps, start_step=step, prefix=f"{name}: ")
   rows = None
   while step < config.num_steps:
     n = min(config.eval_every - step % config.eval_every, config.num_steps - step)
@@ -621,7 +769,8 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
       hparams = "".join(f", {k}={v[replica]:g}" for k, v in replicas.hparams.items())
       raise NonFiniteError(
           f"non-finite loss or parameters at step {bad_step} (seed {int(replicas.seeds[replica])}{hparams}, "
-          f"objective {config.objective!r}: {what}); kept the checkpoint and metrics of step {step}")
+          f"objective {objective_of(config, replicas, replica)!r}: {what}); kept the checkpoint and metrics of "
+          f"step {step}")
     state, step = new_state, step + n
     with clock.phase("evaluate"):
       rows = rows_at(step, replicas, train_metrics, program.evaluate(state))
@@ -642,7 +791,7 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   with clock.phase("checkpoint"):
     manager.close()  # waits for the last asynchronous save
   writers.write_timing(workdir, {**clock.record(), "start_step": int(start_step), "end_step": int(step)})
-  logging.info("%s%s", f"{config.objective}: " if config.get("objective") else "", clock.summary())
+  logging.info("%s%s", f"{name}: " if name else "", clock.summary())
   return rows if rows is not None else [r for r in writers.read_metrics(metrics_path) if r["step"] == step]
 
 

@@ -23,6 +23,8 @@ from gan_jax import models
 
 # The VEEGAN / PacGAN protocol scores 2,500 generated samples.
 MODE_SAMPLES = 2500
+# Evaluations only objectives with a probability D(x) = σ(l) have (besides `discriminator_estimates`).
+_LOGIT_ONLY = ("d_vs_dstar", "v_gap")
 
 
 class EvalSpec(NamedTuple):
@@ -68,6 +70,35 @@ def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.A
   return out
 
 
+def _replica_estimates(gan: Any, state: Any, real_out: jax.Array, fake_out: jax.Array) -> dict[str, jax.Array]:
+  """`discriminator_estimates` of the replica's objective; with an objective axis, those of every objective, each
+  replica's own selected (NaN where its objective has none: `objective_columns` says which it keeps)."""
+  per_objective = {o.name: discriminator_estimates(o, real_out, fake_out) for o in gan.all_objectives}
+  if len(per_objective) == 1:
+    return per_objective[gan.objective.name]
+  nan = jnp.full((), jnp.nan, real_out.dtype)
+  names = sorted(set().union(*per_objective.values()))
+  return gan.objective_value(state, lambda o: {n: per_objective[o.name].get(n, nan) for n in names})
+
+
+def _objective_columns(objective: Any) -> frozenset[str]:
+  """The evaluations that only some objectives log, as far as `objective` logs them."""
+  shape = jax.ShapeDtypeStruct((2,), jnp.float32)
+  own = jax.eval_shape(lambda r, f: discriminator_estimates(objective, r, f), shape, shape)
+  return frozenset(own) | (frozenset(_LOGIT_ONLY) if objective.probability is not None else frozenset())
+
+
+def eval_drop(objectives: tuple[Any, ...]) -> tuple[frozenset[str], ...]:
+  """Per objective of an axis: the evaluations its rows leave out because only other objectives log them.
+
+  An objective-axis evaluation computes every objective's discriminator estimates for every replica; a replica's
+  rows keep the columns its objective trained alone has.
+  """
+  own = [_objective_columns(o) for o in objectives]
+  every = frozenset().union(*own)
+  return tuple(every - o for o in own)
+
+
 def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
              spec: EvalSpec) -> dict[str, jax.Array]:
   """Computes every divergence the engine logs for one replica.
@@ -88,9 +119,11 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
   fake = gan.players.sample(state.g_params, k_fake, spec.num_samples)
   real_out = gan.players.discriminator.apply(state.d_params, real)
   fake_out = gan.players.discriminator.apply(state.d_params, fake)
-  objective = gan.objective
-  logit_objective = objective.probability is not None
-  out.update(discriminator_estimates(objective, real_out, fake_out))
+  # With an objective axis, D* is compared with every replica's D as a probability; `eval_drop` keeps the result
+  # only in the rows of logit objectives. All logit objectives share σ.
+  probability = next((o.probability for o in gan.all_objectives if o.probability is not None), None)
+  logit_objective = probability is not None
+  out.update(_replica_estimates(gan, state, real_out, fake_out))
 
   # Singular targets (point masses, parallel lines) have no density: only discriminator-based estimates apply.
   has_density = not isinstance(target, (distributions.PointMass, distributions.ParallelLines))
@@ -102,7 +135,7 @@ def evaluate(gan: Any, target: Any, state: Any, key: jax.Array,
     if logit_objective:
       d_star = divergences.optimal_discriminator(target, g)
       both = jnp.concatenate([real, fake])
-      d = objective.probability(jnp.concatenate([real_out, fake_out]))
+      d = probability(jnp.concatenate([real_out, fake_out]))
       out["d_vs_dstar"] = jnp.mean(jnp.abs(d - d_star(both)))
       out["v_gap"] = out["v_opt"] - out["v_d"]
 

@@ -64,6 +64,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   """
   if config.dataset not in input_pipeline.DATASETS:
     engine.fail("dataset", config.dataset, " | ".join(input_pipeline.DATASETS))
+  if parallel.objective_axis(config):
+    engine.fail("objective_axis.objectives", tuple(parallel.objective_axis(config)),
+                "() for image runs (objectives side by side train on distribution targets)")
   size = config.get("image_size")
   if size is not None and size != 0 and (not isinstance(size, int) or isinstance(size, bool) or size < 4):
     engine.fail("image_size", size, "0 (the dataset's own size) or an integer >= 4")

@@ -2,7 +2,8 @@
 
 Replicas: `config.num_seeds` seeds times the product of `config.vmap_hparams` (hyper-parameter name -> list of
 values, names from `VMAPPABLE_HPARAMS`), or times the zip of `config.zip_hparams` (lists of one length: packed
-sweep members whose learning rates move together), train as one `jax.vmap`-ed program. Every replica has its own
+sweep members whose learning rates move together), times the objectives of `config.objective_axis` when it names
+several, train as one `jax.vmap`-ed program. Every replica has its own
 parameters and optimizer states, so memory grows linearly in the number of replicas; each replica's numbers equal
 the same seed and hyper-parameters trained alone.
 
@@ -55,6 +56,8 @@ class Replicas(NamedTuple):
   """The replicas one program trains: replica i has seed `seeds[i]` and hyper-parameters `hparams[k][i]`."""
   seeds: np.ndarray                 # (R,) int
   hparams: dict[str, np.ndarray]    # VMAPPABLE_HPARAMS name -> (R,) float32
+  # (R,) int32: replica i trains objective `objective_axis(config)[objectives[i]]`; None without an objective axis.
+  objectives: np.ndarray | None = None
 
   @property
   def size(self) -> int:
@@ -83,8 +86,13 @@ def hparams_field(config: ml_collections.ConfigDict) -> str:
   return "zip_hparams" if any(len(v) for v in zipped.values()) else "vmap_hparams"
 
 
+def objective_axis(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The objectives `config` trains side by side (`config.objective_axis.objectives`); () for one objective."""
+  return tuple((config.get("objective_axis", None) or {}).get("objectives", ()) or ())
+
+
 def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
-  """Expands seeds × the hyper-parameter combinations into replicas (combinations outer, seeds inner).
+  """Expands [objectives ×] the hyper-parameter combinations × seeds into replicas (objectives outermost).
 
   The combinations are the product of the `config.vmap_hparams` lists, or the zip of the `config.zip_hparams`
   lists (combination i takes the i-th value of every list). Every combination gets the same seeds, so comparisons
@@ -110,7 +118,13 @@ def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
     combos = list(itertools.product(*(grid[n] for n in names))) or [()]
   seeds = config.seed + np.arange(config.num_seeds)
   hparams = {n: np.array([c[i] for c in combos for _ in seeds], np.float32) for i, n in enumerate(names)}
-  return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams)
+  objectives = objective_axis(config)
+  if not objectives:
+    return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams)
+  per_objective = len(combos) * len(seeds)
+  return Replicas(seeds=np.tile(seeds, len(combos) * len(objectives)),
+                  hparams={n: np.tile(v, len(objectives)) for n, v in hparams.items()},
+                  objectives=np.repeat(np.arange(len(objectives), dtype=np.int32), per_objective))
 
 
 def num_devices(config: ml_collections.ConfigDict) -> int:

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -70,10 +71,18 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
 def sample_real(gan: engine.GAN, target: Any, state: engine.TrainState) -> jax.Array:
   """The real batches step `state.step` trains on, (n_critic, batch_size, dim), drawn from the target.
 
-  `engine.train_step` splits them over devices (the layout's `shard_batch`).
+  With replicas of different n_critic in one step (`engine.GAN.masks_critic`), each replica draws the batches it
+  draws alone (`target.sample(key, n)` is not a prefix of a longer draw), zero-padded to the longest: their critic
+  steps past its own n_critic are masked. `engine.train_step` splits them over devices (the layout's `shard_batch`).
   """
-  real = target.sample(engine.data_key(state), gan.n_critic * gan.batch_size)
-  return real.reshape(gan.n_critic, gan.batch_size, gan.players.data_dim)
+  key, batch, dim = engine.data_key(state), gan.batch_size, gan.players.data_dim
+  if not gan.masks_critic:
+    return target.sample(key, gan.n_critic * batch).reshape(gan.n_critic, batch, dim)
+  counts = sorted(set(gan.n_critics))
+  draw = lambda n: jnp.pad(target.sample(key, n * batch), ((0, (gan.n_critic - n) * batch), (0, 0)))
+  which = jnp.asarray([counts.index(n) for n in gan.n_critics])[state.hparams[engine.OBJECTIVE]]
+  real = jax.lax.switch(which, [functools.partial(draw, n) for n in counts])
+  return real.reshape(gan.n_critic, batch, dim)
 
 
 def train_steps(gan: engine.GAN, target: Any, state: engine.TrainState, num_steps: int
@@ -88,8 +97,27 @@ def train_steps(gan: engine.GAN, target: Any, state: engine.TrainState, num_step
   return jax.lax.scan(body, state, None, length=num_steps)
 
 
+def critic_groups(gan: engine.GAN, replicas: parallel.Replicas, mode: str) -> tuple[tuple[int, np.ndarray], ...]:
+  """How a chunk steps its replicas: (n_critic, replica indices) per group, each group one vmapped step.
+
+  One group of every replica, unless an objective axis has objectives of different n_critic and `mode` is
+  'group': then one group per n_critic (in 'mask' mode the one group masks the extra critic steps).
+  """
+  if not gan.masks_critic or mode != "group":
+    return ((gan.n_critic, np.arange(replicas.size)),)
+  per_replica = np.asarray(gan.n_critics)[replicas.objectives]
+  return tuple((int(n), np.flatnonzero(per_replica == n)) for n in sorted(set(gan.n_critics)))
+
+
+def _take(tree: Any, indices: np.ndarray) -> Any:
+  """Replicas `indices` of a stacked pytree (a slice when they are consecutive)."""
+  if np.array_equal(indices, np.arange(indices[0], indices[0] + len(indices))):
+    return jax.tree.map(lambda x: x[indices[0]:indices[0] + len(indices)], tree)
+  return jax.tree.map(lambda x: x[indices], tree)
+
+
 def jitted_chunk(gan: engine.GAN, target: Any, layout: parallel.Layout, state: Any, num_steps: int, *,
-                 donate: bool = False) -> Any:
+                 donate: bool = False, groups: tuple[tuple[int, np.ndarray], ...] | None = None) -> Any:
   """The compiled-on-first-call program of `num_steps` steps for every replica, as the engine runs it.
 
   Args:
@@ -99,12 +127,24 @@ def jitted_chunk(gan: engine.GAN, target: Any, layout: parallel.Layout, state: A
     state: the replica-stacked state or its `jax.eval_shape` (for the output shardings).
     num_steps: steps per call.
     donate: donate the input state's buffers (benchmarks; the engine keeps its state for the NaN stop).
+    groups: `critic_groups`; None for one group of every replica.
 
   Returns:
     A jitted function state -> (state, per-step metrics (R, num_steps), per-replica parameter finiteness (R,)).
   """
+  def steps(g, s):
+    return layout.map_replicas(lambda r: train_steps(g, target, r, num_steps))(s)
+
   def chunk(s):
-    s, metrics = layout.map_replicas(lambda r: train_steps(gan, target, r, num_steps))(s)
+    if groups is None or len(groups) == 1:
+      s, metrics = steps(gan, s)
+    else:
+      # One vmapped step per n_critic, in the same program; the replicas go back to their places afterwards.
+      outs = [steps(gan.with_n_critic(n), _take(s, indices)) for n, indices in groups]
+      order = np.concatenate([indices for _, indices in groups])
+      in_place = np.array_equal(order, np.arange(len(order)))
+      restore = (lambda x: x) if in_place else (lambda x: x[np.argsort(order)])
+      s, metrics = jax.tree.map(lambda *parts: restore(jnp.concatenate(parts)), *outs)
     return s, metrics, engine.all_finite(s)
   replicated = layout.replicated(0) if layout.mesh is not None else None
   out = (layout.state(state), replicated, replicated) if layout.mesh is not None else None
@@ -136,13 +176,23 @@ def probe(gan: engine.GAN, target: Any, spec: probe_lib.ProbeSpec) -> Any:
 
 
 def plot(gan: engine.GAN, target: Any, state: engine.TrainState, step: int, workdir: str,
-         writer: writers.MetricWriter) -> None:
-  """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (single process only)."""
+         writer: writers.MetricWriter, replicas: parallel.Replicas | None = None,
+         names: tuple[str, ...] = ()) -> None:
+  """Density (1-D) or sample (2-D) plot of seed 0, as a PNG and a TensorBoard image (single process only).
+
+  With an objective axis (`replicas.objectives`, objective `names`), one panel per objective: its first replica.
+  """
   if not engine.is_main_process():
     return  # The state is spread over hosts; plot from a restored checkpoint instead.
   from gan_jax import plotting  # matplotlib only when plotting.
-  fig, (ax,) = plotting.new_figure()
-  plotting.density_panel(ax, gan, target, state, title=f"step {step}")
+  if gan.objectives:
+    first = [int(np.flatnonzero(replicas.objectives == j)[0]) for j in range(len(gan.objectives))]
+    fig, axes = plotting.new_figure(ncols=len(first))
+    for j, (ax, index) in enumerate(zip(axes, first)):
+      plotting.density_panel(ax, gan.alone(j), target, state, seed_index=index, title=f"{names[j]}, step {step}")
+  else:
+    fig, (ax,) = plotting.new_figure()
+    plotting.density_panel(ax, gan, target, state, title=f"step {step}")
   plotting.save(fig, os.path.join(workdir, "plots", f"step_{step:07d}"), formats=("png",))
   writer.write_images(step, {"samples": np.asarray(fig.canvas.buffer_rgba())[..., :3]})
 
@@ -159,18 +209,21 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   evaluate_one = lambda s: evaluation.evaluate(gan, target, s, engine.eval_key(s), spec)
   evaluate_all = jax.jit(layout.map_replicas(evaluate_one), out_shardings=replicated)
 
+  groups = critic_groups(gan, replicas, (config.get("objective_axis") or {}).get("n_critic_mode", "group"))
   chunk_fn = functools.lru_cache(maxsize=None)(
-      lambda n: jitted_chunk(gan, target, layout, jax.eval_shape(init), n))
+      lambda n: jitted_chunk(gan, target, layout, jax.eval_shape(init), n, groups=groups))
 
   return engine.Program(
       init=init,
       chunk=lambda state, step, n: chunk_fn(n)(state),
       evaluate=evaluate_all,
-      plot=lambda state, step, writer: plot(gan, target, state, step, workdir, writer),
+      plot=lambda state, step, writer: plot(gan, target, state, step, workdir, writer, replicas,
+                                            parallel.objective_axis(config)),
       target_name=config.target,
       headline=("js", "js_kde"),
       probe=probe(gan, target, probe_lib.spec_from_config(config.get("probe"))) if config.get("probe_every", 0)
       else None,
+      eval_drop=evaluation.eval_drop(gan.objectives) if gan.objectives else (),
   )
 
 
