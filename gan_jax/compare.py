@@ -1,16 +1,35 @@
-"""Train one config under several objectives and compare their divergence trajectories (the main demo job)."""
+"""Train one config under several objectives and compare their divergence trajectories (the main demo job).
+
+With `config.joint_objectives`, the objectives train side by side in one program (`config.objective_axis`: one
+compile for the whole comparison) in WORKDIR/objectives/, whenever their configs differ only in the objective, its
+n_critic and its weight clip; each objective's directory then gets what its lone run writes (config.json, its rows,
+a checkpoint of its replicas at the last step), with the same numbers. Otherwise each objective trains alone.
+"""
+import copy
+import json
 import math
 import os
 from typing import Sequence
 
+from absl import logging
 import ml_collections
 
+from gan_jax import checkpoint
+from gan_jax import config as config_lib
+from gan_jax import engine
+from gan_jax import parallel
+from gan_jax import probe
 from gan_jax import stats
 from gan_jax import sweep
 from gan_jax import train
+from gan_jax import workdir as workdir_lib
 from gan_jax import writers
 
 SUMMARY_METRICS = ("js", "kl_pg", "kl_gp", "w1", "d_vs_dstar", "js_lower_bound")
+# Where the objectives trained together keep their run (resumable like any run).
+JOINT_DIR = "objectives"
+# Comparison fields that are not training fields.
+_COMPARISON_FIELDS = ("objectives", "overrides", "joint_objectives")
 
 
 def objective_config(config: ml_collections.ConfigDict, objective: str) -> ml_collections.ConfigDict:
@@ -22,7 +41,7 @@ def objective_config(config: ml_collections.ConfigDict, objective: str) -> ml_co
   overrides = config.get("overrides", ml_collections.ConfigDict()).get(objective, {})
   c = sweep.apply_overrides(config, {"objective": objective, **overrides}, where=f"config.overrides.{objective}")
   with c.unlocked():
-    for extra in ("objectives", "overrides"):
+    for extra in _COMPARISON_FIELDS:
       if extra in c:
         del c[extra]
   return c
@@ -37,19 +56,88 @@ def validate(config: ml_collections.ConfigDict) -> None:
     train.validate_config(objective_config(config, objective))
 
 
+def joint_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict | None:
+  """The config that trains every objective of the comparison in one program (`config.objective_axis`).
+
+  Returns:
+    The first objective's config with the objective axis set, or None when the objectives' configs differ in more
+    than the objective, n_critic and the weight clip (or the axis would not validate): they then train alone.
+  """
+  configs = [objective_config(config, o) for o in config.objectives]
+  first = configs[0]
+  if len(configs) < 2 or parallel.objective_axis(first):
+    return None
+  axis_fields = lambda c: (c.objective, c.n_critic, c.objective_kwargs.get("weight_clip"))
+
+  def without_axis_fields(c):
+    c = copy.deepcopy(c)
+    c.objective, c.n_critic = first.objective, first.n_critic
+    c.objective_kwargs.weight_clip = first.objective_kwargs.get("weight_clip")
+    return c.to_dict()
+  if any(without_axis_fields(c) != first.to_dict() for c in configs[1:]):
+    logging.info("The objectives' configs differ in more than objective, n_critic and weight clip: each trains alone.")
+    return None
+  joint = copy.deepcopy(first)
+  names, n_critics, clips = zip(*(axis_fields(c) for c in configs))
+  joint.objective_axis.objectives, joint.objective_axis.n_critic = names, n_critics
+  joint.objective_axis.weight_clip = clips
+  try:
+    train.validate_config(joint)
+    engine.validate_replicas(joint)
+  except ValueError as e:
+    logging.info("The objectives cannot train in one program (%s): each trains alone.", e)
+    return None
+  return joint
+
+
+def _split_joint(config: ml_collections.ConfigDict, joint: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes each objective's directory from the finished joint run, as its lone run would have written it.
+
+  Per objective: config.json (its own config), metrics.jsonl and probe.jsonl (its replicas' rows), a checkpoint of
+  its replicas at the final step (`train.load_latest` restores it with the objective's config).
+
+  Raises:
+    ValueError: an objective's directory holds another run (`workdir.check_resumable`).
+  """
+  joint_dir = os.path.join(workdir, JOINT_DIR)
+  replicas = parallel.replicas_of(joint)
+  files = {name: writers.read_metrics(os.path.join(joint_dir, name))
+           for name in (writers.METRICS_FILE, probe.PROBE_FILE) if os.path.exists(os.path.join(joint_dir, name))}
+  _, _, state, step = train.load_latest(joint, joint_dir)
+  for j, objective in enumerate(config.objectives):
+    c = objective_config(config, objective)
+    path = os.path.join(workdir, objective)
+    workdir_lib.check_resumable(path, c, config_lib.defaults_for(c))
+    writers.write_config(path, c)
+    for name, rows in files.items():
+      lines = "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows if r["objective"] == objective)
+      writers.atomic_write(os.path.join(path, name), lines.encode())
+    manager = checkpoint.create_manager(os.path.join(path, "checkpoints"), max_to_keep=c.get("keep_checkpoints", 3))
+    if step in manager.all_steps():
+      manager.delete(step)  # an earlier split's, or a lone run's of the same config: replaced by this run's
+    checkpoint.save(manager, step, engine.objective_alone(state, (replicas.objectives == j).nonzero()[0]))
+    manager.close()  # waits for the asynchronous save
+    if os.path.exists(os.path.join(path, writers.TIMING_FILE)):
+      os.unlink(os.path.join(path, writers.TIMING_FILE))  # a lone run's: this run's time is in the joint directory
+
+
 def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str, list[dict]]:
   """Trains `config` under each of `config.objectives` into `workdir/<objective>`, resuming finished work.
+
+  With `config.joint_objectives`, in one program when they can (`joint_config`; the run in `workdir/objectives`).
 
   Returns:
     Every metric row, per objective.
   """
   validate(config)
-  rows = {}
-  for objective in config.objectives:
-    member_dir = os.path.join(workdir, objective)
-    train.train_and_evaluate(objective_config(config, objective), member_dir)
-    rows[objective] = writers.read_metrics(os.path.join(member_dir, "metrics.jsonl"))
-  return rows
+  joint = joint_config(config) if config.get("joint_objectives", False) else None
+  if joint is not None:
+    train.train_and_evaluate(joint, os.path.join(workdir, JOINT_DIR))
+    _split_joint(config, joint, workdir)
+  else:
+    for objective in config.objectives:
+      train.train_and_evaluate(objective_config(config, objective), os.path.join(workdir, objective))
+  return {o: writers.read_metrics(os.path.join(workdir, o, writers.METRICS_FILE)) for o in config.objectives}
 
 
 def summarize(rows_by_objective: dict[str, list[dict]],
@@ -102,7 +190,8 @@ def run_demo(config: ml_collections.ConfigDict, workdir: str) -> str:
   """Runs `run_objectives`, writes the comparison figures and summary table, and returns the table."""
   from gan_jax import plotting  # pylint: disable=g-import-not-at-top  (matplotlib only when figures are drawn)
   clock = writers.PhaseClock()
-  with clock.phase("objectives"):  # each objective's own split is in WORKDIR/<objective>/timing.json
+  # The training's own split is in WORKDIR/objectives/timing.json (joint), else WORKDIR/<objective>/timing.json.
+  with clock.phase("objectives"):
     rows = run_objectives(config, workdir)
   with clock.phase("figures"):
     states = {}
