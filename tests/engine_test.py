@@ -1,14 +1,18 @@
-"""Tests of the engine: the step under every objective, clipping, simultaneous updates, EMA, key schedule, NaN stop."""
+"""Tests of the engine: the step under every objective, clipping, simultaneous updates, EMA, key schedule, NaN stop,
+objectives as a replica axis."""
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 from gan_jax import checkpoint
 from gan_jax import config as config_lib
 from gan_jax import engine
+from gan_jax import evaluation
 from gan_jax import objectives
+from gan_jax import parallel
 from gan_jax import targets as targets_lib
 from gan_jax import toy_task
 from gan_jax import train
@@ -168,3 +172,99 @@ def test_unrolled_and_scanned_critic_steps_agree(objective):
   b, metrics_b = jax.jit(lambda s: engine.train_step(unrolled, s, real))(state)
   for x, y in zip(jax.tree.leaves((a, metrics_a)), jax.tree.leaves((b, metrics_b))):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
+
+
+# Objectives as a replica axis: a saturating loss and a clipped critic with its own n_critic, 2 seeds each.
+_AXIS = ("minimax", "wasserstein")
+_AXIS_STEPS = 3
+
+
+def _axis_config(**overrides):
+  # The affine generator without KDE compiles fastest (the flow's paths are the same step).
+  config = _config(num_seeds=2, generator="affine", eval_kde_samples=0, **overrides)
+  config.generator_kwargs = ml_collections.ConfigDict()
+  return config
+
+
+def _lone_config(objective):
+  config = _axis_config(objective=objective, n_critic=3 if objective == "wasserstein" else 1)
+  config.objective_kwargs.weight_clip = 0.05 if objective == "wasserstein" else None
+  return config
+
+
+def _trained_rows(config, groups=None):
+  """(final state, rows of the final evaluation) of `config`'s replicas after `_AXIS_STEPS` steps in one chunk."""
+  gan, target = train.build_gan(config), targets_lib.get_target(config.target)
+  replicas = parallel.replicas_of(config)
+  state = engine.init_states(gan, replicas)
+  state, metrics, _ = toy_task.jitted_chunk(gan, target, parallel.create_layout(config), state, _AXIS_STEPS,
+                                            groups=groups)(state)
+  spec = toy_task.eval_spec(config)
+  evals = jax.jit(jax.vmap(lambda s: evaluation.evaluate(gan, target, s, engine.eval_key(s), spec)))(state)
+  drop = evaluation.eval_drop(gan.objectives) if gan.objectives else ()
+  return state, engine.rows_of(config, config.target, _AXIS_STEPS, replicas, metrics, evals, eval_drop=drop)
+
+
+@pytest.fixture(scope="module")
+def lone_runs():
+  return {o: _trained_rows(_lone_config(o)) for o in _AXIS}
+
+
+@pytest.mark.parametrize("mode", engine.N_CRITIC_MODES)
+def test_objective_axis_equals_each_objective_alone(mode, lone_runs):
+  config = _axis_config(objective="minimax")
+  config.objective_axis.update(dict(objectives=_AXIS, n_critic=(1, 3), weight_clip=(None, 0.05), n_critic_mode=mode))
+  gan = train.build_gan(config)
+  replicas = parallel.replicas_of(config)
+  np.testing.assert_array_equal(replicas.objectives, [0, 0, 1, 1])  # objectives outer, seeds inner
+  groups = toy_task.critic_groups(gan, replicas, mode)
+  assert len(groups) == (2 if mode == "group" else 1)
+  state, rows = _trained_rows(config, groups)
+  for j, objective in enumerate(_AXIS):
+    lone_state, lone_rows = lone_runs[objective]
+    mine = [r for r in rows if r["objective"] == objective]
+    assert [r["seed"] for r in mine] == [r["seed"] for r in lone_rows]
+    for row, lone_row in zip(mine, lone_rows):
+      assert row.keys() == lone_row.keys()  # e.g. no js_lower_bound for the critic, no w1_critic for minimax
+      for name, value in lone_row.items():
+        if isinstance(value, float):
+          np.testing.assert_allclose(row[name], value, rtol=1e-5, atol=1e-6, err_msg=f"{objective} {name}")
+        else:
+          assert row[name] == value, name
+    picked = engine.objective_alone(state, np.flatnonzero(replicas.objectives == j))
+    assert jax.tree.structure(picked) == jax.tree.structure(lone_state)  # the lone run's checkpoint tree
+    for x, y in zip(jax.tree.leaves(picked), jax.tree.leaves(lone_state)):
+      np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
+  clip = max(float(jnp.max(jnp.abs(p[2:]))) for p in jax.tree.leaves(state.d_params))
+  assert clip <= np.float32(0.05)
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("objectives", ("minimax", "minimax"), r"config.objective_axis.objectives=\('minimax', 'minimax'\) is invalid"),
+    ("objectives", ("minimax", "nope"), "allowed: distinct names of minimax"),
+    ("n_critic", (1,), r"config.objective_axis.n_critic=\(1,\) is invalid; allowed: empty or 2 values"),
+    ("n_critic", (1, 0), "allowed: integers >= 1"),
+    ("weight_clip", (None, -1.0), "config.objective_axis='wasserstein' is invalid; allowed: weight_clip must be"),
+    ("n_critic_mode", "both", "config.objective_axis.n_critic_mode='both' is invalid; allowed: group | mask"),
+])
+def test_objective_axis_bad_values_are_one_line(field, value, needle):
+  config = _axis_config(objective="minimax")
+  config.objective_axis.objectives = _AXIS
+  config.objective_axis[field] = value
+  with pytest.raises(ValueError, match=needle):
+    train.build_gan(config)
+
+
+def test_objective_axis_refuses_what_its_objectives_cannot_share():
+  config = _axis_config(objective="non_saturating")
+  config.objective_axis.objectives = _AXIS
+  with pytest.raises(ValueError, match=r"config.objective='non_saturating' is invalid; allowed: one of config\."):
+    train.build_gan(config)
+  config.objective = "minimax"
+  config.vmap_hparams.real_target = (0.9, 1.0)
+  with pytest.raises(ValueError, match="label smoothing only for"):
+    train.build_gan(config)
+  image = config_lib.image_config("digits")
+  image.objective_axis.objectives = ("non_saturating", "hinge")
+  with pytest.raises(ValueError, match=r"config.objective_axis.objectives=.* allowed: \(\) for image runs"):
+    train.build_gan(image)
