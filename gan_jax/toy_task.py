@@ -71,18 +71,13 @@ def build_gan(config: ml_collections.ConfigDict) -> engine.GAN:
 def sample_real(gan: engine.GAN, target: Any, state: engine.TrainState) -> jax.Array:
   """The real batches step `state.step` trains on, (n_critic, batch_size, dim), drawn from the target.
 
-  With replicas of different n_critic in one step (`engine.GAN.masks_critic`), each replica draws the batches it
-  draws alone (`target.sample(key, n)` is not a prefix of a longer draw), zero-padded to the longest: their critic
-  steps past its own n_critic are masked. `engine.train_step` splits them over devices (the layout's `shard_batch`).
+  A replica that takes fewer critic steps than `gan.n_critic` (`engine.GAN.masks_critic`) trains on the first of
+  them: what it draws alone, since the targets' samples are prefix-stable (`target.sample(key, n)` is the first n of
+  a longer draw under JAX's partitionable threefry; toy_task_test checks every target). `engine.train_step` splits
+  them over devices (the layout's `shard_batch`).
   """
-  key, batch, dim = engine.data_key(state), gan.batch_size, gan.players.data_dim
-  if not gan.masks_critic:
-    return target.sample(key, gan.n_critic * batch).reshape(gan.n_critic, batch, dim)
-  counts = sorted(set(gan.n_critics))
-  draw = lambda n: jnp.pad(target.sample(key, n * batch), ((0, (gan.n_critic - n) * batch), (0, 0)))
-  which = jnp.asarray([counts.index(n) for n in gan.n_critics])[state.hparams[engine.OBJECTIVE]]
-  real = jax.lax.switch(which, [functools.partial(draw, n) for n in counts])
-  return real.reshape(gan.n_critic, batch, dim)
+  real = target.sample(engine.data_key(state), gan.n_critic * gan.batch_size)
+  return real.reshape(gan.n_critic, gan.batch_size, gan.players.data_dim)
 
 
 def train_steps(gan: engine.GAN, target: Any, state: engine.TrainState, num_steps: int
