@@ -38,8 +38,8 @@ def test_objectives_that_differ_in_more_than_the_axis_train_alone():
 
 def _shrunk(**overrides):
   config = demo_config.get_config()
-  config.update(dict(num_steps=4, eval_every=2, checkpoint_every=2, num_seeds=2, batch_size=32, eval_samples=256,
-                     eval_kde_samples=0, **overrides))
+  config.update({**dict(num_steps=4, eval_every=2, checkpoint_every=2, num_seeds=2, batch_size=32, eval_samples=256,
+                        eval_kde_samples=0), **overrides})
   return config
 
 
