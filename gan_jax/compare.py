@@ -65,7 +65,7 @@ def joint_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
   """
   configs = [objective_config(config, o) for o in config.objectives]
   first = configs[0]
-  if len(configs) < 2 or parallel.objective_axis(first):
+  if len(set(config.objectives)) < 2 or len(set(config.objectives)) < len(configs) or parallel.objective_axis(first):
     return None
   axis_fields = lambda c: (c.objective, c.n_critic, c.objective_kwargs.get("weight_clip"))
 

@@ -79,9 +79,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.zip_hparams = ml_collections.ConfigDict({name: () for name in parallel.VMAPPABLE_HPARAMS})
   # Objectives trained side by side in one program (`engine.GAN.objectives`): names, each with its own n_critic and
   # weight clip (tuples as long as the names; empty = config.n_critic / objective_kwargs.weight_clip for every one).
-  # Replicas = objectives × hyper-parameter combinations × seeds; each equals that objective trained alone. Empty =
-  # config.objective alone. How replicas with different n_critic share the program: "group" (one vmapped step per
-  # n_critic) or "mask" (every replica steps max(n_critic) times, the extra critic steps leave it unchanged).
+  # Replicas = objectives × vmap_hparams combinations × seeds, or objectives zipped with zip_hparams × seeds; each
+  # equals that objective trained alone. Empty = config.objective alone. How replicas of different n_critic share
+  # the program: "group" (one vmapped step per n_critic) or "mask" (every replica steps max(n_critic) times; the
+  # extra critic steps leave it unchanged).
   c.objective_axis = ml_collections.ConfigDict(dict(objectives=(), n_critic=(), weight_clip=(), n_critic_mode="group"))
   # Device layout: "none", "replicas" (shard the replica axis) or "data" (shard each batch); 0 devices = all.
   # replica_map: "vmap" (batched) or "unroll" (replicas side by side: 3.5× faster for 3 DCGAN seeds on CPU).

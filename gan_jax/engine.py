@@ -233,8 +233,8 @@ def validate_objective_axis(config: ml_collections.ConfigDict) -> None:
     fail("objective_axis.objectives", axis.get("objectives"), "a tuple of objective names")
   if not names:
     return
-  if any(name not in objectives_lib.OBJECTIVES for name in names) or len(set(names)) != len(names):
-    fail("objective_axis.objectives", tuple(names), f"distinct names of {' | '.join(objectives_lib.OBJECTIVES)}")
+  if any(name not in objectives_lib.OBJECTIVES for name in names):
+    fail("objective_axis.objectives", tuple(names), f"names of {' | '.join(objectives_lib.OBJECTIVES)}")
   if config.objective not in names:
     fail("objective", config.objective, f"one of config.objective_axis.objectives {tuple(names)}")
   for field in ("n_critic", "weight_clip"):

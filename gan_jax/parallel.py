@@ -96,11 +96,12 @@ def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
 
   The combinations are the product of the `config.vmap_hparams` lists, or the zip of the `config.zip_hparams`
   lists (combination i takes the i-th value of every list). Every combination gets the same seeds, so comparisons
-  across a hyper-parameter are paired.
+  across a hyper-parameter are paired. The objectives of `config.objective_axis` cross the combinations, or zip
+  with them when they are zipped (entry i of the axis with combination i).
 
   Raises:
     ValueError: for a field that cannot be vmapped, an empty / non-numeric list of values, zipped lists of
-      different lengths, or both vmap_hparams and zip_hparams set.
+      different lengths (objectives included), or both vmap_hparams and zip_hparams set.
   """
   grid = _hparam_lists(config, "vmap_hparams")
   zipped = _hparam_lists(config, "zip_hparams")
@@ -121,6 +122,13 @@ def replicas_of(config: ml_collections.ConfigDict) -> Replicas:
   objectives = objective_axis(config)
   if not objectives:
     return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams)
+  if zipped:
+    # Zipped like the hyper-parameters: objective i with combination i (a packed sweep's members).
+    if len(objectives) != len(combos):
+      raise ValueError(f"config.objective_axis.objectives has {len(objectives)} entries and config.zip_hparams "
+                       f"lists of length {len(combos)}; allowed: one length (zipped)")
+    return Replicas(seeds=np.tile(seeds, len(combos)), hparams=hparams,
+                    objectives=np.repeat(np.arange(len(objectives), dtype=np.int32), len(seeds)))
   per_objective = len(combos) * len(seeds)
   return Replicas(seeds=np.tile(seeds, len(combos) * len(objectives)),
                   hparams={n: np.tile(v, len(objectives)) for n, v in hparams.items()},

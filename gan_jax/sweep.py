@@ -32,15 +32,19 @@ recorded in its error.json and the sweep goes on. At the end DIR/results.csv (ti
 step) is collected again.
 
 Packing: members that differ only in fields a program can vmap (`PACKABLE_FIELDS`: the two learning rates,
-`real_target`, `gradient_penalty_weight`, `r1_weight`, `r2_weight`; e.g. a zipped learning-rate axis) train as one
-program (`plan_packs`, `run_pack`; `run(..., pack=False)` / `--nopack` turns it off): its config zips their values
-(`config.zip_hparams`, so 3 members × 3 seeds are 9 replicas) and it runs resumably in DIR/packs/<pack id>/. Then
+`real_target`, `gradient_penalty_weight`, `r1_weight`, `r2_weight`; e.g. a zipped learning-rate axis) and, on
+distribution targets, in the objective, its n_critic and weight clip (`AXIS_FIELDS`) train as one program
+(`plan_packs`, `run_pack`; `run(..., pack=False)` / `--nopack` turns it off): its config zips their values
+(`config.zip_hparams` and `config.objective_axis`, so 3 members × 3 seeds are 9 replicas; the 36 members of
+configs/sweeps/objectives.py are 2 programs) and it runs resumably in DIR/packs/<pack id>/. Objectives that cannot
+share a program (vmapped label smoothing with a non-logistic loss) pack by the numbers alone. Then
 each member's directory gets what a lone run writes: config.json, its rows of metrics.jsonl and probe.jsonl
 (without the hyper-parameter columns a lone run does not have), a checkpoint of its replicas at the last step
 (`train.load_latest` restores it with the member's config), done.json. A worker claims every member of a pack it
 runs; members finished, failed, claimed by another worker or holding checkpoints of a lone run are left out. If the
 packed run fails (one member's NaN stops it), each member runs alone, so the failure is recorded for the failing
-member only. Vmapped learning rates are not bit-identical to constant ones: rows match lone runs to ~1e-4 relative.
+member only. Vmapped learning rates are not bit-identical to constant ones: rows match lone runs to ~1e-4 relative
+(objectives on an axis: bit-identical in the tests).
 
 Several workers, one directory: a worker claims a member by creating DIR/members/<id>/lock with
 os.open(O_CREAT | O_EXCL), which succeeds for exactly one worker (also on NFS v3+), and removes it when the member
@@ -105,6 +109,9 @@ OUTCOMES = ("done", "failed", "skipped_done", "skipped_failed", "locked")
 PACKS_DIR = "packs"    # DIR/packs/<pack id>/: the run of a packed program (its members' files are split out of it)
 # Config fields a packed program varies per replica (`parallel.VMAPPABLE_HPARAMS`): config path -> replica name.
 PACKABLE_FIELDS = {path: name for name, path in parallel.VMAPPABLE_HPARAMS.items()}
+# Fields a packed program of distribution-target members varies on its objective axis (`config.objective_axis`):
+# config path -> the axis's field.
+AXIS_FIELDS = {"objective": "objectives", "n_critic": "n_critic", "objective_kwargs.weight_clip": "weight_clip"}
 
 
 # ------------------------------------------------------------------------------------------------- grid expansion
@@ -624,12 +631,19 @@ def _vmaps_itself(config: ml_collections.ConfigDict) -> bool:
   return any(len(v) for field in ("vmap_hparams", "zip_hparams") for v in (config.get(field) or {}).values())
 
 
-def pack_key(member: Member) -> str:
-  """What members share when they may train in one packed program: their config less the packable numbers.
+def _packs_objectives(member: Member) -> bool:
+  """May `member` share a program with members of other objectives (an objective axis: distribution targets)?"""
+  return not train.is_image_config(member.config) and not parallel.objective_axis(member.config)
 
-  The packable fields (`PACKABLE_FIELDS`) become per-replica values of the packed program, so members that differ
-  only there pack. A field that holds no number (an unset objective option) stays in the key; a member that vmaps
-  hyper-parameters itself (vmap_hparams, zip_hparams) packs with no other.
+
+def pack_key(member: Member, objectives: bool = True) -> str:
+  """What members share when they may train in one packed program: their config less the packable values.
+
+  The packable fields (`PACKABLE_FIELDS`) become per-replica values of the packed program, and on distribution
+  targets the objective, its n_critic and weight clip (`AXIS_FIELDS`) its objective axis, so members that differ
+  only there pack (with `objectives=False`, only in the packable numbers). A packable field that holds no number (an
+  unset objective option) stays in the key; a member that vmaps hyper-parameters itself (vmap_hparams,
+  zip_hparams) packs with no other.
   """
   if _vmaps_itself(member.config):
     return "alone:" + member.id
@@ -637,11 +651,25 @@ def pack_key(member: Member) -> str:
   for path in PACKABLE_FIELDS:
     if _is_number(flat.get(path)):
       del flat[path]
+  if objectives and _packs_objectives(member):
+    for path in AXIS_FIELDS:
+      flat.pop(path, None)
   return json.dumps(flat, sort_keys=True, default=str)
 
 
 def _packed_values(member: Member) -> tuple:
-  return tuple(_field_value(member.config, path) for path in PACKABLE_FIELDS)
+  return tuple(_field_value(member.config, path) for path in (*PACKABLE_FIELDS, *AXIS_FIELDS))
+
+
+def _validates(pack: Sequence[Member]) -> bool:
+  """Does the packed config of `pack` validate (e.g. label smoothing cannot share a program with WGAN)?"""
+  try:
+    config = packed_config(pack)
+    train.validate_config(config)
+    engine.validate_replicas(config)
+  except ValueError:
+    return False
+  return True
 
 
 def plan_packs(members: Sequence[Member]) -> list[list[Member]]:
@@ -658,6 +686,12 @@ def plan_packs(members: Sequence[Member]) -> list[list[Member]]:
   groups: dict[str, list[Member]] = {}
   for member in members:
     groups.setdefault(pack_key(member), []).append(member)
+  for key, group in list(groups.items()):
+    if len(group) > 1 and not _validates(group):
+      # Objectives that cannot share one program: pack by the learning rates (and the other numbers) only.
+      del groups[key]
+      for member in group:
+        groups.setdefault(pack_key(member, objectives=False), []).append(member)
   packs = []
   for group in groups.values():
     seen, packed = set(), []
@@ -686,6 +720,9 @@ def packed_config(pack: Sequence[Member]) -> ml_collections.ConfigDict:
       values = [_field_value(m.config, path) for m in pack]
       if len(set(values)) > 1:
         config.zip_hparams[name] = tuple(float(v) for v in values)
+    axis = {field: tuple(_field_value(m.config, path) for m in pack) for path, field in AXIS_FIELDS.items()}
+    if len(set(zip(*axis.values()))) > 1:
+      config.objective_axis.update(axis)  # member i is entry i, zipped with zip_hparams
   return config
 
 
@@ -934,8 +971,9 @@ def run(config: ml_collections.ConfigDict, sweep: Sweep, workdir: str, *, shard_
     processes: local workers: this process and processes − 1 spawned ones (1 = one member after another here).
     retry_failed: run members with an error.json again (they resume from their last good checkpoint).
     stale_after_s: heartbeat age after which another worker's lock counts as stale.
-    pack: train members that differ only in packable fields (learning rates, `PACKABLE_FIELDS`) as one program
-      each (`plan_packs`, `run_pack`); their directories and rows are those of lone runs.
+    pack: train members that differ only in packable fields (learning rates, `PACKABLE_FIELDS`; objectives,
+      `AXIS_FIELDS`) as one program each (`plan_packs`, `run_pack`); their directories and rows are those of lone
+      runs.
     config_path: recorded in sweep.json.
 
   Returns:

@@ -431,28 +431,36 @@ def test_a_killed_worker_does_not_end_the_sweep(tmp_path):
 OBJECTIVES_SWEEP = os.path.join(ROOT, "configs", "sweeps", "objectives.py")
 
 
-def test_plan_packs_zips_the_learning_rates_of_the_objectives_sweep(tmp_path):
+def test_plan_packs_puts_the_objectives_sweep_in_two_programs(tmp_path):
   config = config_lib.load_config_file(OBJECTIVES_SWEEP)
   members = sweep.expand(config, sweep.load_sweep(OBJECTIVES_SWEEP))
   packs = sweep.plan_packs(members)
-  assert len(members) == 36 and [len(p) for p in packs] == [3] * 12
-  assert [m.id for p in packs for m in p] == [m.id for m in members]  # grid order: the lrs are the fastest axis
-  not_packable = lambda m: (m.config.target, m.config.objective, m.config.n_critic)
-  assert len({not_packable(p[0]) for p in packs}) == 12  # fields that are not vmappable never share a pack
+  # Objective, n_critic and learning rates are per-replica values; the target is not: one program per target.
+  assert len(members) == 36 and [len(p) for p in packs] == [18] * 2
+  assert [m.id for p in packs for m in p] == [m.id for m in members]  # grid order
+  assert [{m.config.target for m in p} for p in packs] == [{"mixture_1d"}, {"gaussian_1d"}]
   for p in packs:
-    assert len({not_packable(m) for m in p}) == 1
     packed = sweep.packed_config(p)
-    # Zipped, not crossed: 3 learning-rate pairs × 3 seeds = 9 replicas, each pair as one member has it.
+    # Zipped, not crossed: member i is entry i of the objective axis and of the learning rates, × 3 seeds.
     assert tuple(packed.zip_hparams.g_learning_rate) == tuple(m.config.optimizer_g.learning_rate for m in p)
     assert tuple(packed.zip_hparams.d_learning_rate) == tuple(m.config.optimizer_d.learning_rate for m in p)
+    assert tuple(packed.objective_axis.objectives) == tuple(m.config.objective for m in p)
+    assert tuple(packed.objective_axis.n_critic) == tuple(m.config.n_critic for m in p)
     replicas = parallel.replicas_of(packed)
-    assert replicas.size == 9 and list(replicas.seeds) == [0, 1, 2] * 3
-    np.testing.assert_allclose(replicas.hparams["g_learning_rate"], np.repeat([3e-4, 1e-3, 3e-3], 3), rtol=1e-6)
+    assert replicas.size == 54 and list(replicas.seeds) == [0, 1, 2] * 18
+    np.testing.assert_array_equal(replicas.objectives, np.repeat(np.arange(18), 3))
+    np.testing.assert_allclose(replicas.hparams["g_learning_rate"][:9], np.repeat([3e-4, 1e-3, 3e-3], 3), rtol=1e-6)
     assert sweep.pack_id(p) == sweep.pack_id(list(p)) and sweep.pack_id(p) != sweep.pack_id(packs[0][:2])
+  # Objectives that cannot share a program (vmapped label smoothing is for logistic losses only) pack as before.
+  smoothing = sweep.expand(config, sweep.Sweep(grid=[
+      {"objective": "minimax", "objective_kwargs.real_target": 0.9},
+      {"objective": "minimax", "objective_kwargs.real_target": 1.0},
+      {"objective": "wasserstein", "objective_kwargs.real_target": 1.0}], seeds=1))
+  assert [[m.config.objective for m in p] for p in sweep.plan_packs(smoothing)] == [["minimax"] * 2, ["wasserstein"]]
   # Shards split packs, not members (the learning rates are the grid's fastest axis: members would split packs).
-  mine = sweep.prepare(config, sweep.load_sweep(OBJECTIVES_SWEEP), str(tmp_path), shard_index=1, num_shards=5,
+  mine = sweep.prepare(config, sweep.load_sweep(OBJECTIVES_SWEEP), str(tmp_path), shard_index=1, num_shards=2,
                        pack=True)
-  assert [m.id for m in mine] == [m.id for p in packs[1::5] for m in p]
+  assert [m.id for m in mine] == [m.id for p in packs[1::2] for m in p]
   # A member that vmaps hyper-parameters itself, or repeats another's values, trains alone.
   with config.unlocked():
     config.vmap_hparams.r1_weight = (0.0, 1.0)
@@ -511,6 +519,30 @@ def test_a_packed_sweep_writes_what_lone_members_write(tmp_path, monkeypatch):
   # Re-running a finished packed sweep trains nothing.
   report = sweep.run_file(TESTING_SWEEP + ":lrs", config, packed_dir)
   assert report.outcomes == {m.id: "skipped_done" for m in members} and len(calls) == 4
+
+
+@pytest.mark.slow  # ~40 s cold: the packed program and four lone ones
+def test_members_of_other_objectives_packed_equal_lone_members(tmp_path):
+  config = testing_sweep.get_config()
+  packed_dir, lone_dir = str(tmp_path / "packed"), str(tmp_path / "lone")
+  assert len(os.listdir(tmp_path)) == 0
+  sweep.run_file(TESTING_SWEEP + ":objectives", config, packed_dir)
+  assert len(os.listdir(os.path.join(packed_dir, sweep.PACKS_DIR))) == 1  # one program for the 4 members
+  sweep.run_file(TESTING_SWEEP + ":objectives", config, lone_dir, pack=False)
+  for m in sweep.expand(config, testing_sweep.get_sweep("objectives")):
+    packed, lone = summary.member_dir(packed_dir, m.id), summary.member_dir(lone_dir, m.id)
+    packed_rows, lone_rows = _metrics(packed), _metrics(lone)
+    assert [list(r) for r in packed_rows] == [list(r) for r in lone_rows]  # same columns, same order
+    for a, b in zip(packed_rows, lone_rows):
+      for key, value in b.items():
+        if isinstance(value, float):
+          assert a[key] == pytest.approx(value, rel=1e-5, abs=1e-6), (m.id, key)
+        else:
+          assert a[key] == value, (m.id, key)
+    _, _, state, _ = train.load_latest(m.config, packed)
+    _, _, lone_state, _ = train.load_latest(m.config, lone)
+    for x, y in zip(jax.tree.leaves(state), jax.tree.leaves(lone_state)):
+      np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
 
 
 def test_a_diverging_member_of_a_pack_fails_alone(tmp_path):
