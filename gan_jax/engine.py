@@ -136,7 +136,15 @@ class GAN(NamedTuple):
                          n_critic=self.n_critics[index])
 
   def with_n_critic(self, n_critic: int) -> "GAN":
-    """This run restricted to its replicas of `n_critic` critic steps (a group of `n_critic_mode` 'group')."""
+    """This run restricted to its replicas of `n_critic` critic steps (a group of `n_critic_mode` 'group').
+
+    When they all train one objective, the run of that objective alone: the program its lone run compiles, so that
+    its numbers stay bit-identical over long runs (a select over objectives can round differently in the last
+    place, and GAN training amplifies such differences over hundreds of steps).
+    """
+    shared = {id(o): o for o, n in zip(self.objectives, self.n_critics) if n == n_critic}
+    if len(shared) == 1:
+      return self._replace(objective=next(iter(shared.values())), objectives=(), n_critics=(), n_critic=n_critic)
     return self._replace(n_critic=n_critic, n_critics=tuple(n_critic for _ in self.n_critics))
 
   def with_shard_batch(self, shard_batch: Callable[[jax.Array, int], jax.Array] | None) -> "GAN":
@@ -310,7 +318,12 @@ def make_gan(config: ml_collections.ConfigDict, players: Any, vmapped: tuple[str
   """The `GAN` of a validated config around the task's players: objective, optimizers and step options."""
   objective = objectives_lib.get_objective(config.objective, **objective_kwargs(config))
   axis = objective_axis_runs(config)
-  objectives = tuple(objectives_lib.get_objective(name, **kwargs) for name, _, kwargs in axis)
+  # Entries of one objective and options share one instance (`GAN.with_n_critic` recognises a group of one).
+  built = {}
+  for name, _, kwargs in axis:
+    key = (name, tuple(sorted(kwargs.items())))
+    built.setdefault(key, objectives_lib.get_objective(name, **kwargs))
+  objectives = tuple(built[(name, tuple(sorted(kwargs.items())))] for name, _, kwargs in axis)
   n_critics = tuple(n for _, n, _ in axis)
   return GAN(
       players=players,
