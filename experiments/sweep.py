@@ -26,8 +26,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory.")
 _SHARD_INDEX = flags.DEFINE_integer("shard_index", 0, "Run members shard_index, shard_index + num_shards, ...")
 _NUM_SHARDS = flags.DEFINE_integer("num_shards", 1, "Number of shards (e.g. SLURM array tasks).")
 _PROCESSES = flags.DEFINE_integer("processes", 1, "Local worker processes.")
-_PACK = flags.DEFINE_bool("pack", True, "Train members that differ only in learning rates (vmappable fields) as one "
-                          "program; --nopack trains each member alone.")
+_PACK = flags.DEFINE_bool("pack", True, "Train members that differ only in learning rates (vmappable fields) and, on "
+                          "distribution targets, objectives as one program; --nopack trains each member alone.")
 _RETRY_FAILED = flags.DEFINE_bool("retry_failed", False, "Run members that failed before again.")
 _STALE_AFTER_S = flags.DEFINE_float("stale_after_s", 600.0, "Age of a lock's heartbeat after which it is stale.")
 _LAUNCHER = flags.DEFINE_enum("launcher", "local", ["local", "submitit"],
