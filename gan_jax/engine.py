@@ -733,7 +733,7 @@ def _run(config: ml_collections.ConfigDict, workdir: str, program: Program) -> l
   writers.write_config(workdir, config)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
   rows_at = lambda *args: rows_of(config, program.target_name, *args, eval_drop=program.eval_drop)
-  name = "+".join(dict.fromkeys(parallel.objective_axis(config))) or config.get("objective", "")  # distinct, in order
+  name = "+".join(dict.fromkeys(parallel.objective_axis(config))) or config.get("objective", "")
   clock = writers.PhaseClock()
 
   with clock.phase("init"):
