@@ -27,7 +27,7 @@ to any image GAN. Evaluation on the held-out test splits (`eval_samples` images,
   against F(b); `*_b`: D_B on B against G(a)).
 """
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +41,7 @@ from gan_jax import image_metrics
 from gan_jax import image_task
 from gan_jax import input_pipeline
 from gan_jax import parallel
+from gan_jax import probe as probe_lib
 from gan_jax import translation_models
 from gan_jax import translation_players
 
@@ -109,8 +110,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.get("parallel", {}).get("layout", "none") != "none" or jax.process_count() > 1:
     engine.fail("parallel.layout", config.parallel.layout, "'none' for image-to-image runs on one process "
                 "(replicas still vmap or unroll)")
-  if config.get("probe_every", 0):
-    engine.fail("probe_every", config.probe_every, "0 for image-to-image runs (the probe is not wired to them)")
   per_transfer = config.get("steps_per_transfer", 100)
   if not isinstance(per_transfer, int) or isinstance(per_transfer, bool) or per_transfer < 1:
     engine.fail("steps_per_transfer", per_transfer, "an integer >= 1")
@@ -353,7 +352,55 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
 
   headline = ("accuracy_ab", "psnr") if unpaired else ("psnr", "accuracy")
   return engine.Program(init=init, chunk=chunk, evaluate=evaluate_host, plot=plot,
-                        target_name=f"{config.dataset}:{config.image_to_image}", headline=headline)
+                        target_name=f"{config.dataset}:{config.image_to_image}", headline=headline,
+                        probe=probe_for(config, gan) if config.get("probe_every", 0) else None)
+
+
+def probe(gan: engine.GAN, train_pairs: np.ndarray, test_pairs: np.ndarray, spec: probe_lib.ProbeSpec) -> Any:
+  """The jitted divergence probe of every replica on pair images: state -> {estimate: (R,)} (`probe.estimates`).
+
+  p is the real pairs, g the generated ones: (x, G(x)) against (x, y) for the paired tasks (a divergence between
+  joint distributions, as the conditional discriminator sees them), (F(b), G(a)) against (a, b) for 'unpaired'.
+  The critics train on real training pairs against the translations of other, independently drawn, training
+  pairs, and their bounds are read on the held-out pairs against the translations of those same held-out inputs.
+  `spec` must be sized with `image_task.probe_spec`.
+  """
+  p = gan.players
+  flat = lambda x: jnp.reshape(x, (x.shape[0], -1)).astype(jnp.float32)
+
+  def one(state, train_pairs, test_pairs):
+    k_split, k_fake, k_probe = jax.random.split(jax.random.fold_in(engine.eval_key(state), image_task.PROBE_STREAM),
+                                                3)
+    n_fit = spec.num_train + spec.num_validation
+    translate = lambda x: p.generate(state.g_params, state.g_batch_stats, p.sample_inputs(None, 1, real=x[None]),
+                                     train=False)[0][0]
+    generate = lambda x: jax.lax.map(translate, x, batch_size=PROBE_BATCH)
+    real = train_pairs[jax.random.permutation(k_split, train_pairs.shape[0])[:n_fit]]
+    fake = generate(train_pairs[jax.random.permutation(k_fake, train_pairs.shape[0])[:n_fit]])
+    test = test_pairs[:spec.num_test]
+    splits = probe_lib.Splits(train=(flat(real[:spec.num_train]), flat(fake[:spec.num_train])),
+                              validation=(flat(real[spec.num_train:]), flat(fake[spec.num_train:])),
+                              test=(flat(test), flat(generate(test))))
+    return probe_lib.estimates(spec, splits, k_probe)
+  jitted = jax.jit(jax.vmap(one, in_axes=(0, None, None)))  # the pairs are arguments, not folded constants
+  return lambda state: jitted(state, jnp.asarray(train_pairs), jnp.asarray(test_pairs))
+
+
+PROBE_BATCH = 250  # images translated at once for the probe (bounds the activations' memory)
+
+
+def probe_for(config: ml_collections.ConfigDict, gan: engine.GAN) -> Any:
+  """`probe` on the run's data: training pairs (for 'unpaired', as many pairs as the smaller domain has images)
+  against the held-out pairs of every evaluation."""
+  train_data = load_domains(config, "train")
+  if train_data.b is None:
+    train_pairs = pairs(config, train_data.a.read(np.arange(len(train_data.a))).images)
+  else:
+    n = min(len(train_data.a), len(train_data.b))
+    train_pairs = pairs(config, train_data.a.read(np.arange(n)).images, train_data.b.read(np.arange(n)).images)
+  test_pairs = held_out(config, load_domains(config, config.get("eval_split", "test"))).pairs
+  spec = image_task.probe_spec(probe_lib.spec_from_config(config.get("probe")), len(train_pairs), len(test_pairs))
+  return probe(gan, train_pairs, test_pairs, spec)
 
 
 def grid_images(gan: engine.GAN, state: engine.TrainState, real: jax.Array) -> jax.Array:

@@ -5,6 +5,7 @@ References: closed forms (the area mean of a block, PSNR of a known error, SSIM 
 written out with SciPy's uniform filter), pix2pix's and CycleGAN's loss definitions recomputed by hand on the step's
 own batch, separate single-seed runs (vmapped seeds) and an uninterrupted run (resume).
 """
+import json
 import os
 import subprocess
 import sys
@@ -278,3 +279,16 @@ def test_sample_script_writes_input_output_target_grids(tmp_path):
 def test_configs_build(name):
   c = config_lib.load_config_file(os.path.join(ROOT, "configs", f"{name}.py"))
   train.build_gan(c)
+
+
+def test_probe_separates_an_untrained_generator_from_the_data(tmp_path):
+  # At step 0 G's outputs are far from digits: fresh critics on the (input, output) pairs must find most of
+  # log 2 of JS. probe.jsonl gets one row per replica and step.
+  c = _config("super_resolution", num_seeds=2, num_steps=1, probe_every=1)
+  c.probe.update(dict(num_critics=1, num_steps=100, batch_size=64, validate_every=50, num_train=512,
+                      num_validation=128, num_test=24, w1=False))
+  train.train_and_evaluate(c, str(tmp_path))
+  rows = [json.loads(line) for line in open(tmp_path / "probe.jsonl")]
+  assert [(r["step"], r["seed"]) for r in rows] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+  assert all(0.3 < r["js_probe"] <= np.log(2) + 1e-6 for r in rows), [
+      (r["js_probe"], r["js_probe_stderr"]) for r in rows]
