@@ -3,10 +3,13 @@
   python experiments/sample.py --workdir=runs/mnist_cgan --label=5     # a grid of generated 5s
   python experiments/sample.py --workdir=runs/mnist_dcgan              # a grid of samples
   python experiments/sample.py --workdir=runs/mnist_infogan            # InfoGAN: one grid per latent code
+  python experiments/sample.py --workdir=runs/mnist5k_sr --num=8       # image-to-image: input | output | target
 
 Grids are PNGs in <workdir>/samples/ (or --out_dir). Conditional runs without --label get one row per label;
 InfoGAN runs get `infogan_categorical.png` (columns: the categorical code) and `infogan_continuous<j>.png`
 (columns: continuous code j from −2 to 2, rows: categories), the picture of Chen et al. 2016, Fig. 2.
+Image-to-image runs get `translations_step<N>.png`: --num held-out test examples (chosen by --seed) as columns,
+rows input, output, ground truth (paired tasks) or a, G(a), F(G(a)), b, F(b), G(F(b)) (unpaired translation).
 """
 import os
 
@@ -20,6 +23,7 @@ from gan_jax import cli
 from gan_jax import image_task
 from gan_jax import input_pipeline
 from gan_jax import train
+from gan_jax import translation_task
 from gan_jax import writers
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a finished (or checkpointed) image run.")
@@ -39,7 +43,7 @@ def write_grids(workdir: str, *, label: int | None = None, num: int = 64, replic
     ValueError: for a non-image run, a label the run cannot honour, or a replica it does not have.
   """
   config = writers.read_config(workdir)
-  if not train.is_image_config(config):
+  if train.task_name(config) == "toy":
     raise ValueError(f"{workdir} is not an image run (its config has no dataset)")
   # Flags are checked against the run's config before its checkpoint is read or anything compiles.
   if label is not None and not 0 <= label < input_pipeline.NUM_CLASSES:
@@ -56,6 +60,15 @@ def write_grids(workdir: str, *, label: int | None = None, num: int = 64, replic
     raise ValueError(f"--replica={replica} is invalid; allowed: 0 to {replicas - 1}")
   one = jax.tree.map(lambda x: x[replica], state)
   out_dir = out_dir or os.path.join(workdir, "samples")
+  if train.task_name(config) == "image_to_image":
+    test = translation_task.load_domains(config, config.get("eval_split", "test"))
+    m = len(test.a) if test.b is None else min(len(test.a), len(test.b))
+    order = np.sort(np.random.default_rng(seed).permutation(m)[:num])
+    a = test.a.read(order).images
+    real = translation_task.pairs(config, a, None if test.b is None else test.b.read(order).images)
+    rows = jax.jit(lambda s, r: translation_task.grid_images(gan, s, r))(one, real)
+    grid = image_task.tile(np.asarray(rows), len(order))
+    return [image_task.save_png(grid, os.path.join(out_dir, f"translations_step{step}.png"))]
   key = jax.random.PRNGKey(seed)
   render = jax.jit(lambda s, inputs: image_task.grid_images(gan, s, inputs))
   paths = []

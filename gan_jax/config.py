@@ -107,7 +107,10 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def defaults_for(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """The default config of `config`'s task: `image_config` of its dataset for image runs, else `base_config`."""
+  """The default config of `config`'s task: `image_to_image_config` of its task, `image_config` of its dataset for
+  image runs, else `base_config`."""
+  if config.get("image_to_image"):
+    return image_to_image_config(config.image_to_image)
   return image_config(config.dataset) if config.get("dataset") else base_config()
 
 
@@ -189,4 +192,39 @@ def image_config(dataset: str = "digits") -> ml_collections.ConfigDict:
   c.eval_samples = 1000              # generated (and at most as many held-out real) images per evaluation
   c.plot_every = 500                 # sample grids (PNG in samples/, TensorBoard) at these evaluations
   c.checkpoint_every = 1000
+  return c
+
+
+def image_to_image_config(task: str = "super_resolution") -> ml_collections.ConfigDict:
+  """An image-to-image config (`gan_jax/translation_task.py`) on mnist5k: U-Net G, PatchGAN D, Adam 2e-4 β1 = 0.5.
+
+  pix2pix's settings (Isola et al. 2017: L1 weight λ = 100, non-saturating loss) for the paired tasks
+  ('super_resolution', 'inpainting'); CycleGAN's (Zhu et al. 2017: cycle weight λ = 10, least-squares loss) for
+  'unpaired' translation between mnist5k and the scikit-learn digits. The `configs/mnist5k_*` image-to-image
+  configs start from here. An unknown task name is refused by `translation_task.validate_config`.
+  """
+  c = image_config("mnist5k")
+  for unused in ("conditional", "info_weight", "info_continuous_weight", "latent_prior", "latent_scale",
+                 "joint_batch", "step_loop"):
+    del c[unused]
+  c.image_to_image = task            # gan_jax.translation_task.TASKS; setting it makes the run image-to-image
+  c.target_dataset = "digits"        # 'unpaired': domain B (domain A is `dataset`), both resized to image_size
+  c.image_size = 28
+  c.upscale = 4                      # 'super_resolution': the factor (28 -> 7 -> 28)
+  c.mask = "center"                  # 'inpainting': degradations.HOLE_KINDS
+  c.mask_size = 14                   # 'inpainting', mask='center': the hole's side in pixels
+  unpaired = task == "unpaired"
+  c.reconstruction_weight = 10.0 if unpaired else 100.0  # CycleGAN's cycle λ / pix2pix's L1 λ
+  c.adversarial_weight = 1.0         # 0 = the reconstruction term alone (the L1-only baseline)
+  c.objective = "least_squares" if unpaired else "non_saturating"
+  c.generator = "unet"               # gan_jax.translation_models.GENERATORS
+  c.generator_kwargs = ml_collections.ConfigDict(dict(features=32, depth=2, normalization="instance_norm"))
+  c.discriminator = "patch"          # gan_jax.translation_models.DISCRIMINATORS
+  c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=32, depth=2, normalization="instance_norm"))
+  c.batch_size = 32
+  c.num_steps = 2000
+  c.eval_every = 500
+  c.eval_samples = 500               # held-out test images per evaluation (mnist5k's whole test split)
+  c.plot_every = 500
+  c.checkpoint_every = 500
   return c

@@ -91,6 +91,9 @@ class GAN(NamedTuple):
   r2_weight: float
   ema_decay: float
   info_weight: float = 1.0    # InfoGAN's λ (players with num_categories > 0 only)
+  # The adversarial term's weight in G's loss beside the players' reconstruction term (image-to-image tasks; 0
+  # trains G on the reconstruction alone, the L1-only baseline of pix2pix's Table 1).
+  adversarial_weight: float = 1.0
   vmapped: tuple[str, ...] = ()   # hyper-parameters read from `TrainState.hparams` instead of the fields above
   objectives: tuple[objectives_lib.Objective, ...] = ()  # the objective axis; () = every replica trains `objective`
   n_critics: tuple[int, ...] = ()  # critic steps per generator step of each of `objectives`
@@ -337,6 +340,7 @@ def make_gan(config: ml_collections.ConfigDict, players: Any, vmapped: tuple[str
       r2_weight=float(config.get("r2_weight", 0.0)),
       ema_decay=float(config.get("ema_decay", 0.0)),
       info_weight=float(config.get("info_weight", 1.0)),
+      adversarial_weight=float(config.get("adversarial_weight", 1.0)),
       vmapped=vmapped,
       objectives=objectives,
       n_critics=n_critics,
@@ -490,7 +494,7 @@ def critic_loss(gan: GAN, state: TrainState, d_params: Any, d_stats: Any, real: 
   """
   p = gan.players
   k_in, k_gp, k_drop = keys
-  inputs = p.sample_inputs(k_in, real.shape[0])
+  inputs = p.sample_inputs(k_in, real.shape[0], real=real)
   fake, _ = p.generate(state.g_params, state.g_batch_stats, inputs, train=True)
   fake = jax.lax.stop_gradient(fake)
   real_out, fake_out, q, new_stats = p.critic_outputs(d_params, d_stats, real, labels, fake, inputs.labels, k_drop)
@@ -504,22 +508,27 @@ def critic_loss(gan: GAN, state: TrainState, d_params: Any, d_stats: Any, real: 
 
 
 def generator_loss(gan: GAN, g_params: Any, g_stats: Any, d_params: Any, d_stats: Any,
-                   keys: tuple[jax.Array, jax.Array | None], state: TrainState | None = None
-                   ) -> tuple[jax.Array, tuple]:
-  """The generator's loss on a fresh batch against D: (total, (adversarial loss, info loss, G's new stats)).
+                   keys: tuple[jax.Array, jax.Array | None], real: jax.Array | None = None,
+                   state: TrainState | None = None) -> tuple[jax.Array, tuple]:
+  """The generator's loss on a fresh batch against D: (total, (adversarial, info, reconstruction, G's new stats)).
 
-  `keys` are the step's `generator_keys`; `state` is the replica's (its objective; needed with an objective axis).
+  `keys` are the step's `generator_keys`. `real` is the step's last real batch: image-to-image players translate
+  it and reconstruct it (noise-fed players ignore it; their reconstruction term is None). `state` is the
+  replica's (its objective; needed with an objective axis).
   """
   p = gan.players
   k_in, k_drop = keys
-  inputs = p.sample_inputs(k_in, gan.batch_size)
+  inputs = p.sample_inputs(k_in, gan.batch_size, real=real)
   fake, g_stats = p.generate(g_params, g_stats, inputs, train=True)
   # D in training mode as in the reference implementations; its statistics from this pass are not kept.
   out, q, _ = p.discriminate(d_params, d_stats, fake, inputs.labels, train=True, key=k_drop)
   adversarial = gan.objective_value(state, lambda o: o.generator_loss(out))
   info = p.info_loss(q, inputs)
   total = adversarial + gan.info_weight * info if p.num_categories else adversarial
-  return total, (adversarial, info, g_stats)
+  reconstruction = p.reconstruction_loss(g_params, g_stats, inputs, fake, real)
+  if reconstruction is not None:
+    total = gan.adversarial_weight * total + reconstruction
+  return total, (adversarial, info, reconstruction, g_stats)
 
 
 def mean_probability(gan: GAN, outputs: jax.Array, state: TrainState | None = None) -> jax.Array:
@@ -587,8 +596,9 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array, labels: jax.Array |
 
   # Simultaneous updates: the generator sees the discriminator from before this step's critic updates.
   g_sees = (state.d_params, state.d_batch_stats) if gan.simultaneous else (d_params, d_stats)
-  (_, (g_loss, g_info, g_stats)), g_grads = jax.value_and_grad(
-      lambda w: generator_loss(gan, w, state.g_batch_stats, *g_sees, generator_keys(gan, state), state),
+  (_, (g_loss, g_info, g_reconstruction, g_stats)), g_grads = jax.value_and_grad(
+      lambda w: generator_loss(gan, w, state.g_batch_stats, *g_sees, generator_keys(gan, state),
+                               jax.tree.map(lambda x: x[n_critic - 1], real), state),
       has_aux=True)(state.g_params)
   g_updates, g_opt_state = gan.g_tx.update(g_grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, g_updates)
@@ -606,6 +616,8 @@ def train_step(gan: GAN, state: TrainState, real: jax.Array, labels: jax.Array |
                   "d_param_norm": optax.tree.norm(d_params)})
   if p.num_categories:
     metrics["g_info"] = g_info
+  if g_reconstruction is not None:
+    metrics["g_reconstruction"] = g_reconstruction
   return new_state, metrics
 
 

@@ -17,6 +17,8 @@ features φ and logits:
 * `conditional_accuracy`: the classifier's accuracy on samples generated for requested labels.
 * `matched_accuracy`: the same for codes whose meaning is learnt (InfoGAN's categorical code), after the best
   one-to-one matching of codes to classes (the Hungarian algorithm, as for clustering accuracy).
+* `psnr` and `ssim`: reconstruction quality against a ground truth (the image-to-image tasks), per image then
+  averaged, from scikit-image (`skimage.metrics`; SSIM is Wang et al. 2004 with its 7×7 uniform window).
 * `real_floor`: every metric on real training images against the held-out split at the sample sizes of an
   evaluation, the value a perfect generator would reach (a generated-image number is read against it).
 
@@ -317,6 +319,35 @@ def conditional_accuracy(logits: ArrayLike, labels: ArrayLike) -> float:
     raise ValueError(f"labels must be integers of shape ({logits.shape[0]},), got shape {labels.shape} dtype "
                      f"{labels.dtype}")
   return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+# Images are in [−1, 1]: the range PSNR's peak and SSIM's stabilising constants are measured against.
+DATA_RANGE = 2.0
+
+
+def _check_pair(truth: ArrayLike, test: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+  truth, test = np.asarray(truth, np.float64), np.asarray(test, np.float64)
+  if truth.ndim != 4 or truth.shape != test.shape or truth.shape[0] == 0:
+    raise ValueError(f"images must be two non-empty (n, H, W, C) arrays of one shape, got {truth.shape} and "
+                     f"{test.shape}")
+  return truth, test
+
+
+def psnr(truth: ArrayLike, test: ArrayLike) -> float:
+  """Mean over images of 10·log10(range² / MSE) in dB (range 2 for [−1, 1]; inf for an exact image)."""
+  from skimage import metrics  # pylint: disable=g-import-not-at-top  (only the image-to-image tasks need it)
+  truth, test = _check_pair(truth, test)
+  with np.errstate(divide="ignore"):  # an exact image: MSE 0, PSNR inf
+    return float(np.mean([metrics.peak_signal_noise_ratio(t, x, data_range=DATA_RANGE)
+                          for t, x in zip(truth, test)]))
+
+
+def ssim(truth: ArrayLike, test: ArrayLike) -> float:
+  """Mean over images of the structural similarity index (1 for identical images; channels averaged)."""
+  from skimage import metrics  # pylint: disable=g-import-not-at-top
+  truth, test = _check_pair(truth, test)
+  return float(np.mean([metrics.structural_similarity(t, x, data_range=DATA_RANGE, channel_axis=-1)
+                        for t, x in zip(truth, test)]))
 
 
 def matched_accuracy(logits: ArrayLike, codes: ArrayLike) -> float:

@@ -10,12 +10,17 @@ second training loop. Two families implement it:
 
 The protocol (duck-typed; both are NamedTuples, i.e. static halves of a jitted program):
   `init(k_g, k_d, k_inputs) -> (g_params, g_stats, d_params, d_stats)`;
-  `sample_inputs(key, n, labels=None) -> Inputs`;
+  `sample_inputs(key, n, labels=None, real=None) -> Inputs` (`real`: the real batch of the step, which
+  image-to-image players translate; noise-fed players ignore it);
   `generate(params, stats, inputs, *, train) -> (images, new_stats)`;
   `discriminate(params, stats, x, labels, *, train, key=None) -> (outputs (n,), q or None, new_stats)`;
   `critic_outputs(params, stats, real, labels, fake, fake_labels, key) -> (real_out, fake_out, q, new_stats)`;
   `generator_keys(key) -> (inputs key, dropout key or None)`;
-  `info_loss(q, inputs)`; fields `num_classes`, `num_categories`, `unroll_critic`, `shard_batch`.
+  `info_loss(q, inputs)`; `reconstruction_loss(g_params, g_stats, inputs, fake, real) -> scalar or None` (the
+  generator's non-adversarial term: pix2pix's L1, CycleGAN's cycle consistency; None when there is none);
+  fields `num_classes`, `num_categories`, `unroll_critic`, `shard_batch`.
+
+`translation_players.py` implements it for image-to-image tasks.
 """
 from typing import Any, Callable, NamedTuple
 
@@ -38,9 +43,10 @@ class Inputs(NamedTuple):
   labels: jax.Array | None = None
   cat: jax.Array | None = None    # InfoGAN categorical code (n,)
   cont: jax.Array | None = None   # InfoGAN continuous codes (n, L)
+  source: jax.Array | None = None  # image-to-image: the images G translates (n, H, W, C)
 
 
-def _shard_inputs(shard_batch: ShardFn, inputs: Inputs) -> Inputs:
+def shard_inputs(shard_batch: ShardFn, inputs: Inputs) -> Inputs:
   return inputs if shard_batch is None else jax.tree.map(lambda x: shard_batch(x, 0), inputs)
 
 
@@ -63,14 +69,15 @@ class ToyPlayers(NamedTuple):
     d_params = self.discriminator.init(k_d, jnp.zeros((1, self.data_dim)))
     return g_params, {}, d_params, {}
 
-  def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None) -> Inputs:
+  def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None, real: jax.Array | None = None
+                    ) -> Inputs:
     """z ~ N(0, I) of shape (n, latent_dim)."""
-    del labels
+    del labels, real
     return Inputs(jax.random.normal(key, (n, self.latent_dim)))
 
   def generate(self, params: Any, stats: Any, inputs: Inputs, *, train: bool) -> tuple[jax.Array, Any]:
     del train
-    return self.generator.apply(params, _shard_inputs(self.shard_batch, inputs).z), stats
+    return self.generator.apply(params, shard_inputs(self.shard_batch, inputs).z), stats
 
   def discriminate(self, params: Any, stats: Any, x: jax.Array, labels: jax.Array | None, *, train: bool,
                    key: jax.Array | None = None) -> tuple[jax.Array, None, Any]:
@@ -88,6 +95,11 @@ class ToyPlayers(NamedTuple):
   def info_loss(self, q: Any, inputs: Inputs) -> jax.Array:
     del q, inputs
     return jnp.zeros(())
+
+  def reconstruction_loss(self, g_params: Any, g_stats: Any, inputs: Inputs, fake: jax.Array, real: jax.Array
+                          ) -> None:
+    del g_params, g_stats, inputs, fake, real
+    return None
 
   def sample(self, g_params: Any, key: jax.Array, n: int) -> jax.Array:
     """n generator samples G(z), z ~ N(0, I)."""
@@ -140,9 +152,11 @@ class ImagePlayers(NamedTuple):
     d_vars = self.discriminator.init(k_d, *((fake, inputs.labels) if self.num_classes else (fake,)), train=False)
     return g_vars["params"], g_vars.get("batch_stats", {}), d_vars["params"], d_vars.get("batch_stats", {})
 
-  def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None) -> Inputs:
+  def sample_inputs(self, key: jax.Array, n: int, labels: jax.Array | None = None, real: jax.Array | None = None
+                    ) -> Inputs:
     """z ~ N(0, I) or U(−1, 1) (`latent_prior`) times `latent_scale`, with uniform labels (unless given) for
     conditional GANs and prior codes for InfoGAN."""
+    del real
     k_z, k_c = jax.random.split(key)
     if self.latent_prior == "uniform":
       z = jax.random.uniform(k_z, (n, self.latent_dim), minval=-1.0, maxval=1.0)
@@ -166,7 +180,7 @@ class ImagePlayers(NamedTuple):
 
   def generate(self, params: Any, stats: Any, inputs: Inputs, *, train: bool) -> tuple[jax.Array, Any]:
     """G(inputs) and G's updated batch_stats (unchanged in evaluation mode)."""
-    inputs = _shard_inputs(self.shard_batch, inputs)
+    inputs = shard_inputs(self.shard_batch, inputs)
     return _apply(self.generator, params, stats, self.generator_args(inputs), train, None)
 
   def discriminate(self, params: Any, stats: Any, x: jax.Array, labels: jax.Array | None, *, train: bool,
@@ -202,3 +216,8 @@ class ImagePlayers(NamedTuple):
       return jnp.zeros(())
     return image_models.infogan_mutual_information_loss(
         q[0], q[1], inputs.cat, inputs.cont, continuous_weight=self.info_continuous_weight)
+
+  def reconstruction_loss(self, g_params: Any, g_stats: Any, inputs: Inputs, fake: jax.Array, real: jax.Array
+                          ) -> None:
+    del g_params, g_stats, inputs, fake, real
+    return None

@@ -77,8 +77,11 @@ def probe_run(workdir: str, step: int | None = None, overrides: dict[str, Any] |
   if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
     raise ValueError(f"step={step!r} is invalid; allowed: a saved step (an integer >= 0)")
   gan, target, state, step = train.load_latest(config, workdir, step)
-  if train.is_image_config(config):
-    from gan_jax import image_task  # the image probe loads the dataset
+  if train.task_name(config) == "image_to_image":
+    from gan_jax import translation_task  # the image probes load the dataset
+    estimates = translation_task.probe_for(config, gan)(state)
+  elif train.is_image_config(config):
+    from gan_jax import image_task
     estimates = image_task.probe_for(config, gan)(state)
   else:
     from gan_jax import toy_task

@@ -50,8 +50,12 @@ DIVERGENCES = ("js", "kl_pg", "kl_gp", "w1", "js_kde", "kl_pg_kde", "kl_gp_kde",
 # Image runs' classifier metrics (`image_metrics.evaluate_features`, `image_task`), summarised by default when logged.
 IMAGE_METRICS = ("fcd", "classifier_score", "precision", "recall", "density", "coverage", "conditional_accuracy",
                  "info_class_accuracy")
+# Image-to-image runs (`translation_task`): reconstruction quality and the classifier's accuracy on the outputs.
+TRANSLATION_METRICS = ("psnr", "ssim", "l1", "accuracy", "accuracy_ab", "accuracy_ba", "fcd_ab", "fcd_ba", "cycle_a",
+                       "cycle_b")
 HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "density", "coverage",
-                              "conditional_accuracy", "info_class_accuracy", "info_accuracy"})
+                              "conditional_accuracy", "info_class_accuracy", "info_accuracy", "psnr", "ssim",
+                              "accuracy", "accuracy_ab", "accuracy_ba"})
 STATUSES = ("done", "failed", "running", "pending")
 
 
@@ -278,7 +282,7 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str |
     workdir: a sweep directory.
     metrics: metrics to summarise; None = every metric of `DIVERGENCES` and `IMAGE_METRICS` the members logged.
     rank_by: the metric to rank by (its final mean over seeds; lower is better, higher for `HIGHER_IS_BETTER`);
-      None = `js`, or `fcd` for a sweep that logged no `js` (image runs).
+      None = `js`, else `fcd` (image runs), else `fcd_ab` (unpaired translation).
 
   Returns:
     The Markdown text.
@@ -306,9 +310,9 @@ def summarize(workdir: str, metrics: Sequence[str] | None = None, rank_by: str |
     counts = ", ".join(f"{sum(m['status'] == s for m in members)} {s}" for s in STATUSES)
     raise ValueError(f"no member of the sweep in {workdir!r} has finished yet ({counts})")
   if rank_by is None:
-    rank_by = "fcd" if "js" not in logged and "fcd" in logged else "js"
+    rank_by = next((m for m in ("js", "fcd", "fcd_ab") if m in logged), "js")
   if metrics is None:
-    metrics = [m for m in DIVERGENCES + IMAGE_METRICS if m in logged]
+    metrics = [m for m in DIVERGENCES + IMAGE_METRICS + TRANSLATION_METRICS if m in logged]
   metrics = list(dict.fromkeys(list(metrics) + [rank_by]))
   for metric in metrics:
     if metric not in logged:

@@ -633,7 +633,7 @@ def _vmaps_itself(config: ml_collections.ConfigDict) -> bool:
 
 def _packs_objectives(member: Member) -> bool:
   """May `member` share a program with members of other objectives (an objective axis: distribution targets)?"""
-  return not train.is_image_config(member.config) and not parallel.objective_axis(member.config)
+  return train.task_name(member.config) == "toy" and not parallel.objective_axis(member.config)
 
 
 def pack_key(member: Member, objectives: bool = True) -> str:

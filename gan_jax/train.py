@@ -13,12 +13,16 @@ import ml_collections
 from gan_jax import engine
 from gan_jax import image_task
 from gan_jax import toy_task
+from gan_jax import translation_task
 
-TASKS: dict[str, ModuleType] = {"toy": toy_task, "image": image_task}
+TASKS: dict[str, ModuleType] = {"toy": toy_task, "image": image_task, "image_to_image": translation_task}
 
 
 def task_name(config: ml_collections.ConfigDict) -> str:
-  """'image' when `config` trains on an image dataset (`config.dataset` set), else 'toy'."""
+  """'image_to_image' when `config.image_to_image` names a task, else 'image' when `config` trains on an image
+  dataset (`config.dataset` set), else 'toy'."""
+  if config.get("image_to_image"):
+    return "image_to_image"
   return "image" if config.get("dataset") else "toy"
 
 

@@ -156,3 +156,10 @@ def test_image_sweep_is_grouped_by_dataset_and_ranks_higher_is_better_metrics_de
   text = summary.summarize(d, rank_by="precision")
   assert "## Ranking for dataset mnist5k, by final precision (higher is better)" in text
   assert [r["member"] for r in _read_csv(os.path.join(d, summary.RANKING_CSV))] == ["b", "a"]
+
+
+def test_image_to_image_metrics_rank_the_right_way():
+  for metric in ("psnr", "ssim", "accuracy", "accuracy_ab", "accuracy_ba"):
+    assert summary.higher_is_better(metric), metric
+  for metric in ("l1", "fcd_ab", "cycle_a"):
+    assert not summary.higher_is_better(metric), metric
