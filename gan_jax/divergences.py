@@ -585,6 +585,39 @@ def kl_gp_plugin(fake_logits: ArrayLike) -> Array:
   return -jnp.mean(_check_outputs("fake_logits", fake_logits))
 
 
+def tv_lower_bound(real_values: ArrayLike, fake_values: ArrayLike) -> Array:
+  """The bound TV(p, g) ≥ ½(E_p f − E_g f) for any critic f with |f| ≤ 1, here f = clip(D, −1, 1).
+
+  Total variation TV = ½∫|p − g| = sup_{|f| ≤ 1} ½(E_p f − E_g f), attained at f = sign(p − g): the minimiser of
+  the hinge loss E_p max(0, 1 − D) + E_g max(0, 1 + D) (Lim & Ye 2017), whose optimal value is 2 − 2·TV. Its
+  expectation over held-out samples is a lower bound on TV; the value itself is a sample estimate of it.
+
+  Args:
+    real_values: raw critic outputs on data samples, shape (n,).
+    fake_values: raw critic outputs on generator samples, shape (m,).
+
+  Returns:
+    A scalar in [−1, 1].
+
+  Raises:
+    ValueError: for shapes other than (n,) or (concrete) non-finite outputs.
+  """
+  clipped = lambda v: jnp.clip(v, -1.0, 1.0)
+  return 0.5 * (jnp.mean(clipped(_check_outputs("real_values", real_values)))
+                - jnp.mean(clipped(_check_outputs("fake_values", fake_values))))
+
+
+# Least-squares outputs are clipped to [ε, 1 − ε] before their log-odds are taken.
+PROBABILITY_EPS = 1e-6
+
+
+def logits_of_probabilities(values: ArrayLike) -> Array:
+  """log(v / (1 − v)) of outputs read as probabilities, clipped to [ε, 1 − ε]: LSGAN's D* = p/(p + g) (targets
+  a = 0, b = 1) is a probability, so its log-odds enter `js_lower_bound`, a bound for every D."""
+  v = jnp.clip(_check_outputs("values", values), PROBABILITY_EPS, 1.0 - PROBABILITY_EPS)
+  return jnp.log(v) - jnp.log1p(-v)
+
+
 def f_lower_bound(name: str, real_outputs: ArrayLike, fake_outputs: ArrayLike) -> Array:
   """The f-GAN variational bound E_p[g_f(v)] − E_q[f*(g_f(v))] (Nowozin et al. 2016, Eq. 4 and 6).
 

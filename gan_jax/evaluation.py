@@ -52,8 +52,10 @@ def _divergences(out: dict, suffix: str, target: Any, g: Any, key: jax.Array, mc
 def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.Array) -> dict[str, jax.Array]:
   """What the discriminator's raw outputs on held-out real and generated samples say about the divergence.
 
-  Estimates, not exact values: V(D, G), the JS lower bound and the KL plug-ins for logit objectives, the f-GAN
-  bound for f-GAN objectives, the critic's W1 estimate for Wasserstein objectives (none for the others).
+  Estimates, not exact values: V(D, G), the JS lower bound and the KL plug-ins for logit objectives, the JS lower
+  bound of the least-squares D read as a probability (its optimum is p/(p + g)), the total-variation lower bound
+  of the hinge critic (its optimum is sign(p − g)), the f-GAN bound for f-GAN objectives, the critic's W1 estimate
+  for Wasserstein objectives.
   """
   out = {}
   if objective.probability is not None:
@@ -61,6 +63,11 @@ def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.A
     out["js_lower_bound"] = divergences.js_lower_bound(real_out, fake_out)
     out["kl_pg_plugin"] = divergences.kl_pg_plugin(real_out)
     out["kl_gp_plugin"] = divergences.kl_gp_plugin(fake_out)
+  elif objective.name == "least_squares":
+    out["js_lower_bound"] = divergences.js_lower_bound(divergences.logits_of_probabilities(real_out),
+                                                       divergences.logits_of_probabilities(fake_out))
+  elif objective.name == "hinge":
+    out["tv_lower_bound"] = divergences.tv_lower_bound(real_out, fake_out)
   elif objective.name.startswith("fgan_"):
     out["f_lower_bound"] = divergences.f_lower_bound(objective.name[len("fgan_"):], real_out, fake_out)
   elif objective.name in ("wasserstein", "wgan_gp"):

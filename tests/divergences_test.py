@@ -529,6 +529,32 @@ def test_duck_typed_generator_distribution_works_everywhere():
 
 # --- estimates from a discriminator's outputs ---------------------------------------------------------------
 
+def test_tv_lower_bound_is_tight_at_the_hinge_optimum_and_below_elsewhere():
+  # N(0, 1) against N(μ, 1): TV = 2Φ(μ/2) − 1 (closed form); the hinge optimum sign(p − g) = +1 left of μ/2.
+  mu, n = 1.5, 400_000
+  x = np.random.default_rng(0).normal(0.0, 1.0, n)
+  y = np.random.default_rng(1).normal(mu, 1.0, n)
+  tv = 2 * scipy.stats.norm.cdf(mu / 2) - 1
+  d_star = lambda t: np.where(t < mu / 2, 3.0, -3.0)  # clipped to ±1 inside the bound
+  assert abs(float(V.tv_lower_bound(d_star(x), d_star(y))) - tv) < 4 / math.sqrt(n)
+  # Any other critic, e.g. a tempered one, lies below by more than the noise.
+  soft = lambda t: np.tanh(mu / 2 - t)
+  assert float(V.tv_lower_bound(soft(x), soft(y))) < tv - 10 / math.sqrt(n)
+
+
+def test_least_squares_optimum_read_as_a_probability_gives_the_js_bound():
+  # LSGAN's D* = p/(p + g): its log-odds are the logistic D*'s, so the bound reaches JSD.
+  p, g = D.Gaussian(0.0, 1.0), D.Gaussian(1.0, 1.5)
+  n = 200_000
+  x, y = p.sample(jax.random.key(3), n), g.sample(jax.random.key(4), n)
+  prob = lambda t: np.asarray(V.optimal_discriminator(p, g)(t), np.float64)
+  jsd = float(V.js(p, g).value)
+  bound = float(V.js_lower_bound(V.logits_of_probabilities(prob(x)), V.logits_of_probabilities(prob(y))))
+  assert abs(bound - jsd) < 0.01, (bound, jsd)
+  # Outputs outside (0, 1) are clipped to [ε, 1 − ε] (float32 rounds 1 − ε: ±log(1/ε) to 2%).
+  np.testing.assert_allclose(V.logits_of_probabilities(jnp.asarray([0.5, 0.75, 2.0, -1.0])),
+                             [0.0, math.log(3.0), -math.log(1e-6), math.log(1e-6)], rtol=0.02, atol=1e-6)
+
 def test_logit_estimates_match_numpy_under_jit():
   rng = np.random.default_rng(0)
   real, fake = rng.normal(1.0, 2.0, 300), rng.normal(-0.5, 1.5, 200)
