@@ -19,9 +19,10 @@ to any image GAN. Evaluation on the held-out test splits (`eval_samples` images,
   images; and the same four for the classic reconstruction (`baseline_*`: bicubic upsampling, or the masked input),
   constant over training, so each row reads against it.
 - unpaired: `accuracy_ab` (B's classifier labels G(a) with a's label: content preserved), `accuracy_ba` (A's
-  classifier on F(b)), beside the untranslated inputs' `baseline_accuracy_ab` / `_ba`; the cycle reconstruction
-  errors `cycle_a` = mean |F(G(a)) − a| and `cycle_b`; `fcd_ab` (G(a) against B's test images, in B's classifier
-  features), `fcd_ba`, and their untranslated baselines.
+  classifier on F(b)), beside the untranslated inputs' `baseline_accuracy_ab` / `_ba`; `matched_accuracy_*`, the
+  same after the best one-to-one relabelling of classes (digits kept apart but mapped to other digits); the cycle
+  reconstruction errors `cycle_a` = mean |F(G(a)) − a| and `cycle_b`; `fcd_ab` (G(a) against B's test images, in
+  B's classifier features), `fcd_ba`, and their untranslated baselines.
 - the discriminator's held-out estimates (`evaluation.discriminator_estimates`: `v_d`, `js_lower_bound`, …) on
   real against generated pairs, averaged over patches; unpaired runs add them per discriminator (`*_a`: D_A on A
   against F(b); `*_b`: D_B on B against G(a)).
@@ -254,7 +255,8 @@ def paired_metrics(classifier: image_metrics.TrainedClassifier, truth: np.ndarra
 def translation_metrics(classifiers: Classifiers, real_a: np.ndarray, real_b: np.ndarray, labels_a: np.ndarray,
                         labels_b: np.ndarray, a_in_b: np.ndarray, b_in_a: np.ndarray) -> dict[str, float]:
   """Content kept across domains: B's classifier on the images of A translated to B (`a_in_b`) for A's labels
-  (`accuracy_ab`), A's on `b_in_a` for B's labels (`accuracy_ba`), and the FCD of each against the real test
+  (`accuracy_ab`), A's on `b_in_a` for B's labels (`accuracy_ba`), both also after the best one-to-one matching of
+  classes (`matched_accuracy_*`), and the FCD of each against the real test
   images of its new domain in that domain's classifier features (`fcd_ab`, `fcd_ba`). With the untranslated
   images (a_in_b = real_a, b_in_a = real_b) this is the baseline."""
   out = {}
@@ -262,6 +264,9 @@ def translation_metrics(classifiers: Classifiers, real_a: np.ndarray, real_b: np
                                                    ("ba", b_in_a, labels_b, real_a, classifiers.a)):
     features, logits = classifier.features_and_logits(images)
     out[f"accuracy_{name}"] = image_metrics.conditional_accuracy(logits, labels)
+    # The same after the best one-to-one relabelling of classes: high when the translation keeps the digits
+    # apart but maps them to other classes (cycle consistency holds for any bijection; Chu et al. 2017).
+    out[f"matched_accuracy_{name}"] = image_metrics.matched_accuracy(logits, labels)
     out[f"fcd_{name}"] = image_metrics.frechet_classifier_distance(classifier.features_and_logits(target)[0],
                                                                    features)
   return out
