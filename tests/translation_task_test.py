@@ -322,5 +322,5 @@ def test_inpainting_restores_the_digit(tmp_path):
 def test_unpaired_translation_moves_mnist_into_the_digits_domain(tmp_path):
   # Content is not asserted: whether G keeps the digit's class varies with the seed (README).
   row = _shortened("mnist5k_digits_translation", tmp_path, 500)
-  assert row["fcd_ab"] < row["baseline_fcd_ab"] / 3 and row["fcd_ba"] < row["baseline_fcd_ba"], row
+  assert row["fcd_ab"] < row["baseline_fcd_ab"] / 3, row
   assert row["cycle_a"] < 0.15 and row["cycle_b"] < 0.15, row
