@@ -8,7 +8,7 @@ The same ten classes written by other people and rendered otherwise: MNIST's 28�
 the UCI digits' 8×8 counts of set pixels, upsampled (bilinear) to 28×28. CycleGAN's losses (Zhu et al. 2017):
 least-squares adversarial terms in both directions and cycle consistency with λ = 10; no pairs are used (each
 domain's batches come from its own shuffle). Players: two U-Nets and two PatchGANs with 16 base channels, instance
-norm, Adam 2e-4 β1 = 0.5, batch 32, 2,000 steps. CycleGAN's pool of 50 past generated images is not used.
+norm, Adam 2e-4 β1 = 0.5, batch 32, 1,000 steps. CycleGAN's pool of 50 past generated images is not used.
 
 Measured at each evaluation on the test splits (296 images per domain): `accuracy_ab`, the digits classifier's
 accuracy on G(mnist) for the MNIST labels (is the digit kept?), and `accuracy_ba` the other way, beside the
@@ -23,12 +23,6 @@ def get_config():
   c = config_lib.image_to_image_config("unpaired")
   c.data_dir = "data"
   c.target_dataset = "digits"
-  c.generator_kwargs.features = 16
-  c.discriminator_kwargs.features = 16
   c.num_seeds = 3
   c.parallel.replica_map = "unroll"
-  c.num_steps = 2000
-  c.eval_every = 500
-  c.plot_every = 2000
-  c.checkpoint_every = 500
   return c

@@ -7,7 +7,7 @@ Commands:
   # the L1-only baseline:     --config.adversarial_weight=0
 
 Context encoders' task (Pathak et al. 2016) with pix2pix's players and losses, as configs/mnist5k_super_resolution.py:
-U-Net and PatchGAN with 16 base channels, non-saturating loss, L1 λ = 100, batch 32, 2,000 steps. The hole is
+U-Net and PatchGAN with 16 base channels, non-saturating loss, L1 λ = 100, batch 32, 1,000 steps. The hole is
 filled with grey (0); G's output is pasted into the hole only, the known pixels are kept. The baseline
 (`baseline_*`) is the masked input itself. The README gives the measured numbers and wall time.
 """
@@ -19,12 +19,6 @@ def get_config():
   c.data_dir = "data"
   c.mask = "center"
   c.mask_size = 14
-  c.generator_kwargs.features = 16
-  c.discriminator_kwargs.features = 16
   c.num_seeds = 3
   c.parallel.replica_map = "unroll"
-  c.num_steps = 2000
-  c.eval_every = 500
-  c.plot_every = 2000
-  c.checkpoint_every = 500
   return c

@@ -9,7 +9,7 @@ Commands:
 
 pix2pix's recipe (Isola et al. 2017) at digit scale: a U-Net generator and a PatchGAN discriminator (7×7 patches)
 with 16 base channels and instance norm, non-saturating loss, L1 weight λ = 100, Adam 2e-4 β1 = 0.5, batch 32,
-2,000 steps (14 epochs of the 4,500 training images). G sees the low-resolution image at full size (nearest):
+1,000 steps (7 epochs of the 4,500 training images). G sees the low-resolution image at full size (nearest):
 pre-upsampling, as SRCNN. Each row logs PSNR, SSIM, L1, the metric classifier's accuracy on the outputs and their
 FCD against the 500 test images, beside the bicubic baseline's (`baseline_*`). The 3 seeds run as one program,
 unrolled (`parallel.replica_map='unroll'`: faster than vmapped convolutions on CPU). The README gives the measured
@@ -21,12 +21,6 @@ from gan_jax import config as config_lib
 def get_config():
   c = config_lib.image_to_image_config("super_resolution")
   c.data_dir = "data"
-  c.generator_kwargs.features = 16
-  c.discriminator_kwargs.features = 16
   c.num_seeds = 3
   c.parallel.replica_map = "unroll"
-  c.num_steps = 2000
-  c.eval_every = 500
-  c.plot_every = 2000
-  c.checkpoint_every = 500
   return c

@@ -218,13 +218,14 @@ def image_to_image_config(task: str = "super_resolution") -> ml_collections.Conf
   c.adversarial_weight = 1.0         # 0 = the reconstruction term alone (the L1-only baseline)
   c.objective = "least_squares" if unpaired else "non_saturating"
   c.generator = "unet"               # gan_jax.translation_models.GENERATORS
-  c.generator_kwargs = ml_collections.ConfigDict(dict(features=32, depth=2, normalization="instance_norm"))
+  # 16 base channels: a 28×28 U-Net step is ~60 ms per seed on 2 CPU cores (32 channels: ~2.5× the cost).
+  c.generator_kwargs = ml_collections.ConfigDict(dict(features=16, depth=2, normalization="instance_norm"))
   c.discriminator = "patch"          # gan_jax.translation_models.DISCRIMINATORS
-  c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=32, depth=2, normalization="instance_norm"))
+  c.discriminator_kwargs = ml_collections.ConfigDict(dict(features=16, depth=2, normalization="instance_norm"))
   c.batch_size = 32
-  c.num_steps = 2000
-  c.eval_every = 500
+  c.num_steps = 1000                 # 7 epochs of mnist5k's 4,500 training images
+  c.eval_every = 250
   c.eval_samples = 500               # held-out test images per evaluation (mnist5k's whole test split)
-  c.plot_every = 500
-  c.checkpoint_every = 500
+  c.plot_every = 1000
+  c.checkpoint_every = 250
   return c

@@ -35,7 +35,6 @@ def get_config(arg: str = "super_resolution"):
   task, local = _parse(arg)
   c = config_lib.load_config_file(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                f"mnist5k_{task}.py"))
-  c.num_steps, c.eval_every, c.checkpoint_every, c.plot_every = 1000, 250, 250, 1000
   if local:
     c.num_steps, c.eval_every, c.checkpoint_every, c.plot_every, c.eval_samples = 20, 10, 10, 0, 100
   return c
