@@ -105,12 +105,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     value = config.get(field)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
       engine.fail(field, value, "a finite number >= 0")
-  if config.objective in _GRADIENT_PENALTIES or config.get("r1_weight", 0.0) or config.get("r2_weight", 0.0):
-    field, value = (("objective", config.objective) if config.objective in _GRADIENT_PENALTIES else
-                    ("r1_weight" if config.get("r1_weight", 0.0) else "r2_weight",
-                     config.get("r1_weight") or config.get("r2_weight")))
-    engine.fail(field, value, "no gradient penalty for image-to-image runs (the patch discriminator gives one "
-                "output per patch, the penalties need one per image)")
+  no_penalty = ("no gradient penalty for image-to-image runs (the patch discriminator gives one output per patch, "
+                "the penalties need one per image)")
+  if config.objective in _GRADIENT_PENALTIES:
+    engine.fail("objective", config.objective, no_penalty)
+  for field in ("r1_weight", "r2_weight"):
+    if config.get(field, 0.0):
+      engine.fail(field, config.get(field), no_penalty)
   if config.get("parallel", {}).get("layout", "none") != "none" or jax.process_count() > 1:
     engine.fail("parallel.layout", config.parallel.layout, "'none' for image-to-image runs on one process "
                 "(replicas still vmap or unroll)")
@@ -252,23 +253,23 @@ def paired_metrics(classifier: image_metrics.TrainedClassifier, truth: np.ndarra
           "fcd": image_metrics.frechet_classifier_distance(real_features, features)}
 
 
-def translation_metrics(classifiers: Classifiers, real_a: np.ndarray, real_b: np.ndarray, labels_a: np.ndarray,
+def translation_metrics(classifiers: Classifiers, real_features: tuple[np.ndarray, np.ndarray], labels_a: np.ndarray,
                         labels_b: np.ndarray, a_in_b: np.ndarray, b_in_a: np.ndarray) -> dict[str, float]:
   """Content kept across domains: B's classifier on the images of A translated to B (`a_in_b`) for A's labels
   (`accuracy_ab`), A's on `b_in_a` for B's labels (`accuracy_ba`), both also after the best one-to-one matching of
   classes (`matched_accuracy_*`), and the FCD of each against the real test
-  images of its new domain in that domain's classifier features (`fcd_ab`, `fcd_ba`). With the untranslated
-  images (a_in_b = real_a, b_in_a = real_b) this is the baseline."""
+  images of its new domain in that domain's classifier features (`real_features`: A's test images in A's
+  classifier, B's in B's; `fcd_ab`, `fcd_ba`). With the untranslated images (a_in_b = A's test images, b_in_a =
+  B's) this is the baseline."""
   out = {}
-  for name, images, labels, target, classifier in (("ab", a_in_b, labels_a, real_b, classifiers.b),
-                                                   ("ba", b_in_a, labels_b, real_a, classifiers.a)):
+  for name, images, labels, target, classifier in (("ab", a_in_b, labels_a, real_features[1], classifiers.b),
+                                                   ("ba", b_in_a, labels_b, real_features[0], classifiers.a)):
     features, logits = classifier.features_and_logits(images)
     out[f"accuracy_{name}"] = image_metrics.conditional_accuracy(logits, labels)
     # The same after the best one-to-one relabelling of classes: high when the translation keeps the digits
     # apart but maps them to other classes (cycle consistency holds for any bijection; Chu et al. 2017).
     out[f"matched_accuracy_{name}"] = image_metrics.matched_accuracy(logits, labels)
-    out[f"fcd_{name}"] = image_metrics.frechet_classifier_distance(classifier.features_and_logits(target)[0],
-                                                                   features)
+    out[f"fcd_{name}"] = image_metrics.frechet_classifier_distance(target, features)
   return out
 
 
@@ -291,8 +292,11 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
                               image_task.classifier_for(config, workdir, config.target_dataset) if unpaired else None)
   constants, real_features = {}, None  # the baselines: what the task's classic answer (or doing nothing) scores
   if unpaired:
-    constants = {f"baseline_{k}": v for k, v in translation_metrics(
-        classifiers, truth_a, truth_b, test.labels_a, test.labels_b, truth_a, truth_b).items()} if classifiers else {}
+    if classifiers:
+      # Each domain's real test images in its own classifier's features: computed once, read by every evaluation.
+      real_features = (classifiers.a.features_and_logits(truth_a)[0], classifiers.b.features_and_logits(truth_b)[0])
+      constants = {f"baseline_{k}": v for k, v in translation_metrics(
+          classifiers, real_features, test.labels_a, test.labels_b, truth_a, truth_b).items()}
   else:
     truth = truth_b
     base = baseline(config, truth)
@@ -315,7 +319,7 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
         m = {"cycle_a": float(np.mean(np.abs(cycle[i][..., :c] - truth_a))),
              "cycle_b": float(np.mean(np.abs(cycle[i][..., c:] - truth_b)))}
         if classifiers:
-          m.update(translation_metrics(classifiers, truth_a, truth_b, test.labels_a, test.labels_b,
+          m.update(translation_metrics(classifiers, real_features, test.labels_a, test.labels_b,
                                        outputs[i][..., c:], outputs[i][..., :c]))
       elif classifiers:
         m = paired_metrics(classifiers.a, truth_b, test.labels_a, outputs[i], real_features)
