@@ -318,9 +318,10 @@ def test_inpainting_restores_the_digit(tmp_path):
   assert row["psnr"] > row["baseline_psnr"] + 1.5 and row["fcd"] < row["baseline_fcd"] / 5, row
 
 
-@pytest.mark.slow  # ~4 min: measured at 500 steps (3 seeds): FCD to the digits 663–694 against 3,248 untranslated
+@pytest.mark.slow  # ~6 min: the sweep's least-squares seeds at 750 steps: FCD to the digits 769–847 against 3,248
 def test_unpaired_translation_moves_mnist_into_the_digits_domain(tmp_path):
-  # Content is not asserted: whether G keeps the digit's class varies with the seed (README).
-  row = _shortened("mnist5k_digits_translation", tmp_path, 500)
+  # Content is not asserted: whether G keeps the digit's class varies with the seed (README). At 500 steps seed 0
+  # was still at 1,374 alone (1,344 in the sweep): least squares moves the style later than non-saturating.
+  row = _shortened("mnist5k_digits_translation", tmp_path, 750)
   assert row["fcd_ab"] < row["baseline_fcd_ab"] / 3, row
   assert row["cycle_a"] < 0.15 and row["cycle_b"] < 0.15, row
