@@ -143,7 +143,7 @@ def test_one_step_of_each_task_logs_its_losses_as_defined(task):
   gan = train.build_gan(c)
   state = jax.tree.map(lambda x: x[0], engine.init_states(gan, [0]))
   real, labels = _batch(c, gan)
-  new_state, metrics = engine.train_step(gan, state, real, labels)
+  new_state, metrics = jax.jit(lambda s, r, y: engine.train_step(gan, s, r, y))(state, real, labels)
   assert all(np.isfinite(float(v)) for v in metrics.values()), metrics
   p, ch = gan.players, gan.players.channels
   real = real[-1]  # n_critic = 1: the critic and the generator see the same batch
@@ -257,6 +257,7 @@ def test_paired_run_logs_metrics_beside_its_baseline_and_resumes_exactly(tmp_pat
   assert resumed == full
 
 
+@pytest.mark.slow  # ~27 s; parallel_test checks vmapped seeds through the same engine by default
 def test_vmapped_seeds_equal_their_own_runs(tmp_path):
   both = train.train_and_evaluate(_config("unpaired", num_seeds=2), str(tmp_path / "both"))
   alone = train.train_and_evaluate(_config("unpaired", seed=1), str(tmp_path / "alone"))
@@ -264,6 +265,7 @@ def test_vmapped_seeds_equal_their_own_runs(tmp_path):
     np.testing.assert_allclose(both[1][k], alone[0][k], rtol=2e-5, err_msg=k)
 
 
+@pytest.mark.slow  # ~12 s (a subprocess); the grid rows are grid_images', used by every run's plots
 def test_sample_script_writes_input_output_target_grids(tmp_path):
   c = _config("inpainting", num_steps=1, checkpoint_every=1)
   train.train_and_evaluate(c, str(tmp_path / "run"))
@@ -282,6 +284,7 @@ def test_configs_build(name):
   train.build_gan(c)
 
 
+@pytest.mark.slow  # ~21 s: fresh critics on 1,568-dimensional pairs
 def test_probe_separates_an_untrained_generator_from_the_data(tmp_path):
   # At step 0 G's outputs are far from digits: fresh critics on the (input, output) pairs must find most of
   # log 2 of JS. probe.jsonl gets one row per replica and step.
