@@ -243,13 +243,17 @@ class Classifiers(NamedTuple):
   b: image_metrics.TrainedClassifier | None
 
 
+def reconstruction_metrics(truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+  """PSNR, SSIM and mean absolute error of outputs against their ground truths."""
+  return {"psnr": image_metrics.psnr(truth, outputs), "ssim": image_metrics.ssim(truth, outputs),
+          "l1": float(np.mean(np.abs(truth - outputs)))}
+
+
 def paired_metrics(classifier: image_metrics.TrainedClassifier, truth: np.ndarray, labels: np.ndarray,
                    outputs: np.ndarray, real_features: np.ndarray) -> dict[str, float]:
-  """PSNR, SSIM, L1 against the ground truth, the classifier's accuracy for the true labels, FCD to real images."""
+  """`reconstruction_metrics`, the classifier's accuracy for the true labels, and the FCD to real images."""
   features, logits = classifier.features_and_logits(outputs)
-  return {"psnr": image_metrics.psnr(truth, outputs), "ssim": image_metrics.ssim(truth, outputs),
-          "l1": float(np.mean(np.abs(truth - outputs))),
-          "accuracy": image_metrics.conditional_accuracy(logits, labels),
+  return {**reconstruction_metrics(truth, outputs), "accuracy": image_metrics.conditional_accuracy(logits, labels),
           "fcd": image_metrics.frechet_classifier_distance(real_features, features)}
 
 
@@ -300,12 +304,12 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   else:
     truth = truth_b
     base = baseline(config, truth)
-    constants = {"baseline_psnr": image_metrics.psnr(truth, base), "baseline_ssim": image_metrics.ssim(truth, base),
-                 "baseline_l1": float(np.mean(np.abs(truth - base)))}
     if classifiers:
       real_features = classifiers.a.features_and_logits(truth)[0]
-      constants = {f"baseline_{k}": v for k, v in paired_metrics(classifiers.a, truth, test.labels_a, base,
-                                                                 real_features).items()}
+      scores = paired_metrics(classifiers.a, truth, test.labels_a, base, real_features)
+    else:
+      scores = reconstruction_metrics(truth, base)
+    constants = {f"baseline_{k}": v for k, v in scores.items()}
   init = lambda: engine.init_states(gan, replicas, layout)
   evaluate_all = jax.jit(layout.map_replicas(lambda s, real: device_evaluation(gan, s, real), in_axes=(0, None)))
 
@@ -324,8 +328,7 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
       elif classifiers:
         m = paired_metrics(classifiers.a, truth_b, test.labels_a, outputs[i], real_features)
       else:
-        m = {"psnr": image_metrics.psnr(truth_b, outputs[i]), "ssim": image_metrics.ssim(truth_b, outputs[i]),
-             "l1": float(np.mean(np.abs(truth_b - outputs[i])))}
+        m = reconstruction_metrics(truth_b, outputs[i])
       per_replica.append(m)
     out.update({k: np.array([m[k] for m in per_replica]) for k in per_replica[0]})
     out.update({k: np.full((replicas.size,), v) for k, v in constants.items()})
