@@ -435,6 +435,10 @@ def _log_event(path: str, event: str, **fields) -> None:
 def check_workdir(workdir: str, members: Sequence[Member], sweep: Sweep) -> None:
   """Refuses a workdir that holds a different sweep, or a member trained with a different config.
 
+  A field that the member's stored config lacks and the sweep holds at its task's default does not count: the
+  code gained it after the member ran, and new fields default to what the code did before (as
+  `workdir.differing_fields` lets a lone run resume).
+
   Raises:
     ValueError: naming the first difference.
   """
@@ -449,8 +453,10 @@ def check_workdir(workdir: str, members: Sequence[Member], sweep: Sweep) -> None
     if info is None:
       continue
     old, new = _flatten(info["config"]), _flatten(_config_json(m.config))
+    defaults = _flatten(_config_json(config_lib.defaults_for(m.config)))
+    added = lambda key: key not in old and key in defaults and new.get(key) == defaults[key]
     for key in sorted(set(old) | set(new)):
-      if old.get(key, "<missing>") != new.get(key, "<missing>"):
+      if old.get(key, "<missing>") != new.get(key, "<missing>") and not added(key):
         raise ValueError(f"member {m.id} in {workdir!r} was run with {key}={old.get(key, '<missing>')!r}, the sweep "
                          f"now sets {new.get(key, '<missing>')!r}; use a new --workdir or delete that member")
 

@@ -24,6 +24,7 @@ from gan_jax import parallel
 from gan_jax import summary
 from gan_jax import sweep
 from gan_jax import train
+from gan_jax import writers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTING_SWEEP = os.path.join(ROOT, "configs", "sweeps", "testing.py")
@@ -200,6 +201,23 @@ def test_invalid_sweep_fails_before_training(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=message):
       sweep.run_file(f"{TESTING_SWEEP}:{variant}", testing_sweep.get_config(), str(tmp_path / variant))
     assert not os.path.exists(tmp_path / variant)
+
+
+def test_a_member_run_before_a_field_existed_resumes_only_at_its_default(tmp_path):
+  # objective_axis joined the config after sweeps had run: a member stored without it must resume while the sweep
+  # leaves it at its default, and be refused once the sweep sets it to something the member never did.
+  members = sweep.expand(testing_sweep.get_config(), testing_sweep.get_sweep("four"))
+  stored = json.loads(json.dumps(members[0].config.to_dict(), default=writers.json_default))
+  del stored["objective_axis"]
+  path = summary.member_dir(str(tmp_path), members[0].id)
+  os.makedirs(path)
+  with open(os.path.join(path, summary.MEMBER_FILE), "w") as f:
+    json.dump({"config": stored, "id": members[0].id, "overrides": {}}, f)
+  sweep.check_workdir(str(tmp_path), members, testing_sweep.get_sweep("four"))
+  with members[0].config.unlocked():
+    members[0].config.objective_axis.objectives = ("minimax", "wasserstein")
+  with pytest.raises(ValueError, match=r"was run with objective_axis.objectives='<missing>', the sweep now sets "):
+    sweep.check_workdir(str(tmp_path), members, testing_sweep.get_sweep("four"))
 
 
 # ---------------------------------------------------------------------------------------------------------- claims
