@@ -9,7 +9,8 @@
 Parts: crosscheck, throughput, hardware (sgemm + step FLOPs), compile, seeds, data_parallel (strong and weak
 scaling over 1, 2, 4 devices: fake CPU devices sharing the cores on --device=cpu, so mostly overhead), divergences,
 demo (`make demo`'s wall time, compile share and memory), dcgan (a DCGAN step on 28×28 at batch 64, gan-jax vs
-PyTorch eager, with its own cross-check); every part reports its processes' peak memory.
+PyTorch eager, with its own cross-check), sweep_plan (how many programs configs/sweeps/objectives.py's members
+train as: planned, not trained); every part reports its processes' peak memory.
 """
 import os
 

@@ -18,10 +18,12 @@ import numpy as np
 from bench import dcgan
 from bench import timing
 from bench import workload
+from gan_jax import config as config_lib
 from gan_jax import distributions
 from gan_jax import divergences
 from gan_jax import engine
 from gan_jax import parallel
+from gan_jax import sweep as sweep_lib
 from gan_jax import targets as targets_lib
 from gan_jax import toy_task
 from gan_jax import train
@@ -373,6 +375,36 @@ def demo_time_split(workdir: str, wall: float) -> dict[str, float]:
   return split
 
 
+def sweep_plan(config: str) -> dict[str, Any]:
+  """How many training programs `experiments/sweep.py --config=CONFIG` compiles (packing on, its default).
+
+  Loads the base config and the sweep as `launch.run_file` does, then expands and packs the members as the sweep
+  does before anything trains (`sweep.expand`, `sweep.plan_packs`): nothing is compiled or trained. Each pack
+  trains as one program.
+
+  Args:
+    config: the sweep config file, relative to the repository root (`path.py` or `path.py:arg`).
+
+  Returns:
+    'config', 'members', 'num_seeds' (per member), 'pack_sizes' (members per pack, in plan order),
+    'pack_overrides' (per pack, the overrides all its members share) and 'plan_s'.
+  """
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  path = os.path.join(root, config)
+  start = time.perf_counter()
+  base = config_lib.load_config_file(path)
+  sweep = sweep_lib.load_sweep(path)
+  members = sweep_lib.expand(base, sweep)
+  packs = sweep_lib.plan_packs(members)
+  plan_s = time.perf_counter() - start
+  # JSON only keeps plain values; an override holding a tuple or a sub-config is shown as its repr.
+  plain = lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else repr(v)
+  shared = [{k: plain(v) for k, v in pack[0].overrides.items() if all(m.overrides.get(k) == v for m in pack)}
+            for pack in packs]
+  return {"config": config, "members": len(members), "num_seeds": sweep.seed_range(base)[1],
+          "pack_sizes": [len(pack) for pack in packs], "pack_overrides": shared, "plan_s": plan_s}
+
+
 def dcgan_export(path: str, batch_size: int, features: int, num_batches: int) -> dict[str, Any]:
   """Writes the DCGAN's initial variables and real batches to `path` (.npz) for the PyTorch children.
 
@@ -579,6 +611,7 @@ TASKS = {
     "data_parallel": data_parallel,
     "divergence_lab": divergence_lab,
     "demo": demo,
+    "sweep_plan": sweep_plan,
     "dcgan_export": dcgan_export,
     "dcgan_crosscheck": dcgan_crosscheck,
     "dcgan_step": dcgan_step,

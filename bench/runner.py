@@ -19,7 +19,7 @@ from bench import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARTS = ("crosscheck", "throughput", "hardware", "compile", "seeds", "data_parallel", "divergences", "demo",
-         "dcgan")
+         "dcgan", "sweep_plan")
 PENDING: dict[str, str] = {}  # part -> why it is skipped (reported instead of run)
 GPU_SEED_COUNT = report.GPU_SEED_COUNT
 DEVICES = {"cpu": "cpu", "gpu": "cuda"}  # --device value -> JAX_PLATFORMS for the JAX children.
@@ -65,6 +65,7 @@ class Plan:
   dcgan_seed_count: int = 3                   # seeds of one program: vmapped vs unrolled replicas
   dcgan_seed_features: int = 16               # the mnist5k objective sweep's width
   dcgan_seed_steps: int = 10
+  sweep_config: str = "configs/sweeps/objectives.py"  # sweep_plan: its members and packed programs (no training)
   child_timeout_s: int = 600
 
 
@@ -366,6 +367,11 @@ def _dcgan(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[s
   return out
 
 
+def _sweep_plan(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[str, Any]:
+  return kids.run("jax", "sweep_plan", f"sweep plan of {plan.sweep_config}: members and packed programs",
+                  config=plan.sweep_config)
+
+
 _PARTS = {"crosscheck": _crosscheck, "throughput": _throughput, "hardware": _hardware, "compile": _compile,
           "seeds": _seeds, "data_parallel": _data_parallel, "divergences": _divergences, "demo": _demo,
-          "dcgan": _dcgan}
+          "dcgan": _dcgan, "sweep_plan": _sweep_plan}

@@ -1,6 +1,7 @@
-"""Tests of bench/: the PyTorch reference computes what gan-jax computes, and `python -m bench --quick` runs.
+"""Tests of bench/: the PyTorch reference computes what gan-jax computes, the target verdicts, `python -m bench`.
 
-Both need PyTorch (the `bench` extra) and skip without it, as in CI's `make test`.
+The PyTorch comparisons need PyTorch (the `bench` extra) and skip without it, as in CI's `make test`; the verdicts
+(on synthetic results) and the sweep plan do not.
 """
 import functools
 import json
@@ -12,15 +13,23 @@ import jax
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from bench import dcgan
+from bench import jax_tasks
+from bench import report
+from bench import workload
+from flax import linen as nn
+from gan_jax import engine
+from gan_jax import sweep
 
-from bench import dcgan  # noqa: E402
-from bench import jax_tasks  # noqa: E402
-from bench import torch_dcgan  # noqa: E402
-from bench import torch_reference  # noqa: E402
-from bench import workload  # noqa: E402
-from flax import linen as nn  # noqa: E402
-from gan_jax import engine  # noqa: E402
+try:
+  import torch
+
+  from bench import torch_dcgan
+  from bench import torch_reference
+except ImportError:  # The `bench` extra is not installed.
+  torch = torch_dcgan = torch_reference = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch (the `bench` extra)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-5
@@ -34,6 +43,7 @@ def _pair(batch_size: int, seed: int = 0):
   return gan, state, model, real
 
 
+@needs_torch
 @pytest.mark.parametrize("batch_size,seed", [(8, 0), (64, 3)])
 def test_torch_reference_matches_losses_and_gradients(batch_size, seed):
   gan, state, model, real = _pair(batch_size, seed)
@@ -50,6 +60,7 @@ def test_torch_reference_matches_losses_and_gradients(batch_size, seed):
     assert diffs[name] <= TOL, (name, diffs)
 
 
+@needs_torch
 def test_torch_step_matches_train_step():
   gan, state, model, real = _pair(32)
   z_d, z_g = workload.step_latents(gan, state)
@@ -74,6 +85,7 @@ def test_analytic_step_flops():
   assert (256, 128, 128) in shapes and (128, 256, 128) in shapes  # a hidden layer's forward and weight gradient
 
 
+@needs_torch
 @pytest.mark.parametrize("kind,in_size", [("conv", 28), ("conv", 14), ("conv_transpose", 7), ("conv_transpose", 14)])
 def test_dcgan_layers_match_flax(kind, in_size):
   # Flax's 4×4 stride-2 'SAME' Conv / ConvTranspose vs the torch layers `torch_dcgan` builds, random weights.
@@ -91,6 +103,7 @@ def test_dcgan_layers_match_flax(kind, in_size):
   np.testing.assert_allclose(theirs, dcgan.to_nchw(ours), atol=1e-5)
 
 
+@needs_torch
 def test_torch_dcgan_round_trips_flax_variables():
   config, gan, state = dcgan.build(4, 8)
   rng = np.random.default_rng(0)
@@ -105,6 +118,7 @@ def test_torch_dcgan_round_trips_flax_variables():
       np.testing.assert_array_equal(back[k], flat[k], err_msg=k)
 
 
+@needs_torch
 def test_torch_dcgan_matches_gan_jax():
   # Losses and gradients on identical variables, batch and latents; one full step. Small size: 1e-5 holds in
   # float32 here (at batch 64, features 64 BatchNorm's backward makes float32 rounding reach ~1e-2 on both sides).
@@ -120,6 +134,7 @@ def test_torch_dcgan_matches_gan_jax():
   assert 0 < step["running_var_max_rel_diff"] < 1e-2, step
 
 
+@needs_torch
 @pytest.mark.slow
 def test_quick_bench_end_to_end(tmp_path):
   subprocess.run([sys.executable, "-m", "bench", "--quick", f"--out={tmp_path}"], cwd=ROOT, check=True,
@@ -148,3 +163,115 @@ def test_quick_bench_end_to_end(tmp_path):
   assert all(t["status"] in ("met", "missed", "not measured") for t in results["targets"])
   assert all(m["peak_rss_mb"] > 0 for m in results["memory"])
   assert (tmp_path / "results.md").read_text().startswith("# gan-jax benchmarks")
+
+
+# --- target verdicts, on synthetic results -------------------------------------------------------------------------
+
+def _stat(value: float) -> dict:
+  return {"median": value, "min": value, "max": value, "n": 1}
+
+
+def _results(quick: bool = False, device: str = "cpu", **parts) -> dict:
+  return {"meta": {"quick": quick, "device": device, "plan": {"batch_sizes": [64]}}, **parts}
+
+
+def _target(results: dict, prefix: str) -> dict:
+  found = [t for t in report.targets(results) if t["target"].startswith(prefix)]
+  assert len(found) == 1, report.targets(results)
+  return found[0]
+
+
+def _demo_run(wall_s: float, split: dict | None = None) -> dict:
+  return {"ok": True, "wall_s": wall_s, "compile_s": wall_s / 2, "compile_share": 0.5, "child_wall_s": wall_s + 5,
+          "peak_rss_mb": 700.0, "compile_by_function_s": {"train_steps": 1.0},
+          "time_split_s": split or {"init": 1.0, "train": wall_s - 1.0}}
+
+
+def test_demo_wall_verdicts_met_and_missed():
+  split = {"init": 1.0, "train": 9.0, "evaluate": 4.0, "figures": 0.5, "other": 2.5}
+  demo = {**_demo_run(40.0), "persistent_cache": {"cold": _demo_run(25.0), "warm": _demo_run(17.0, split)}}
+  cold = _target(_results(demo=demo), "`make demo` after install ≤ 30 s with a cold")
+  warm = _target(_results(demo=demo), "`make demo` after install ≤ 15 s with a warm")
+  assert cold["status"] == "met" and cold["detail"].startswith("25.0 s") and "30.0 s" in cold["detail"]
+  assert "largest phases" not in cold["detail"]
+  assert warm["status"] == "missed" and warm["detail"].startswith("17.0 s")
+  assert warm["detail"].endswith("largest phases: train 9.0 s, evaluate 4.0 s")  # the two largest, in order
+  assert "quick run" not in warm["detail"]
+  assert "quick run" in _target(_results(quick=True, demo=demo), "`make demo` after install ≤ 15 s")["detail"]
+
+
+def test_demo_wall_verdicts_not_measured():
+  # --quick times no persistent cache; a failed cache run or a failed demo is reported with its error.
+  for results, why in ((_results(quick=True, demo=_demo_run(8.0)), "as in --quick"),
+                       (_results(demo={"ok": False, "error": "RuntimeError: demo exited\nmore"}), "RuntimeError")):
+    for state in ("cold", "warm"):
+      verdict = _target(results, f"`make demo` after install ≤ {report.DEMO_WALL_LIMIT_S[state]:g} s")
+      assert verdict["status"] == "not measured" and why in verdict["detail"], verdict
+  demo = {**_demo_run(40.0), "persistent_cache": {"cold": _demo_run(25.0),
+                                                  "warm": {"ok": False, "error": "child timed out\nlog"}}}
+  assert _target(_results(demo=demo), "`make demo` after install ≤ 30 s")["status"] == "met"
+  warm = _target(_results(demo=demo), "`make demo` after install ≤ 15 s")
+  assert (warm["status"], warm["detail"]) == ("not measured", "child timed out")
+
+
+def _dcgan_rows(**steps_per_s: float) -> dict:
+  impls = {"step": "gan-jax per-step jit", "scan": "gan-jax scan (10 steps/call)",
+           "eager1": "PyTorch eager (1 thread)", "eager2": "PyTorch eager (2 threads)"}
+  rows = [{"ok": True, "impl": impls[k], "batch_size": 64, "steps_per_s": _stat(v), "step_ms": _stat(1e3 / v)}
+          for k, v in steps_per_s.items()]
+  return {"batch_size": 64, "features": 64, "rows": rows}
+
+
+def test_dcgan_speed_verdict_met_and_missed():
+  name = "DCGAN 28×28 at batch 64: ≥ 1.0× the best PyTorch eager on CPU"
+  met = _target(_results(dcgan=_dcgan_rows(step=2.0, scan=1.5, eager1=1.2, eager2=1.6)), "DCGAN 28×28")
+  assert met["target"] == name and met["status"] == "met"
+  # The better gan-jax row against the fastest eager row; the other gan-jax row's ratio follows.
+  assert met["detail"].startswith("gan-jax per-step jit 500.0 ms/step vs PyTorch eager (2 threads) 625.0 ms/step: "
+                                  "1.25× (gan-jax scan (10 steps/call): 0.94×)"), met
+  missed = _target(_results(dcgan=_dcgan_rows(step=1.0, scan=1.5, eager1=2.0)), "DCGAN 28×28")
+  assert missed["status"] == "missed" and missed["detail"].startswith("gan-jax scan (10 steps/call)")
+  assert "0.75×" in missed["detail"]
+
+
+def test_dcgan_speed_verdict_not_measured():
+  dc = _dcgan_rows(step=2.0, scan=1.5)
+  dc["rows"].append({"ok": False, "impl": "PyTorch eager (1 thread)", "batch_size": 64,
+                     "error": "ModuleNotFoundError: No module named 'torch'\ntraceback"})
+  verdict = _target(_results(dcgan=dc), "DCGAN 28×28")
+  assert verdict["status"] == "not measured"
+  assert verdict["detail"] == "PyTorch eager: ModuleNotFoundError: No module named 'torch'"
+  gpu = _target(_results(device="gpu", dcgan=_dcgan_rows(step=2.0, eager1=1.0)), "DCGAN 28×28")
+  assert gpu["status"] == "not measured" and "GPU" in gpu["detail"]
+
+
+def _plan(sizes: list[int]) -> dict:
+  return {"ok": True, "config": "configs/sweeps/objectives.py", "members": sum(sizes), "num_seeds": 3,
+          "pack_sizes": sizes, "pack_overrides": [{"target": f"t{i}"} for i in range(len(sizes))]}
+
+
+def test_sweep_plan_verdict():
+  met = _target(_results(sweep_plan=_plan([18, 18])), "configs/sweeps/objectives.py")
+  assert met["target"] == "configs/sweeps/objectives.py: ≤ 4 compiled training programs (from 36 members)"
+  assert met["status"] == "met" and met["detail"].startswith("2 program(s)")
+  assert "18 members (target=t0); 18 members (target=t1)" in met["detail"] and "54 replicas" in met["detail"]
+  assert _target(_results(sweep_plan=_plan([6] * 6)), "configs/sweeps/")["status"] == "missed"
+  failed = _target(_results(sweep_plan={"ok": False, "error": "ValueError: bad\ntraceback"}), "configs/sweeps/")
+  assert (failed["status"], failed["detail"]) == ("not measured", "ValueError: bad")
+
+
+def test_sweep_plan_of_the_objectives_sweep():
+  out = jax_tasks.sweep_plan("configs/sweeps/objectives.py")
+  grid = sweep.load_sweep(os.path.join(ROOT, "configs", "sweeps", "objectives.py")).grid
+  assert out["members"] == len(grid) == 2 * 3 * 2 * 3  # target × objective × n_critic × zipped learning rates
+  # Counted without the planner: members that differ only in the learning rates (vmapped) and, on these
+  # distribution targets, the objective and n_critic (the objective axis) share a program.
+  shared = {"optimizer_g.learning_rate", "optimizer_d.learning_rate", "objective", "n_critic"}
+  programs = {}
+  for overrides in grid:
+    key = json.dumps({k: v for k, v in overrides.items() if k not in shared}, sort_keys=True)
+    programs[key] = programs.get(key, 0) + 1
+  assert sorted(out["pack_sizes"]) == sorted(programs.values())
+  assert len(out["pack_sizes"]) <= report.SWEEP_PROGRAM_LIMIT
+  assert out["num_seeds"] == 3 and sorted(p["target"] for p in out["pack_overrides"]) == ["gaussian_1d",
+                                                                                           "mixture_1d"]
