@@ -128,18 +128,15 @@ def _demo_wall_targets(results: dict) -> list[dict[str, str]]:
     elif not _ok(run):
       out.append(_verdict(name, None, run["error"].splitlines()[0]))
     else:
-      # `jax_tasks.demo` starts its clock after the child imported JAX, Flax and the bench's gan_jax modules, just
-      # before it runs experiments/demo.py: the interpreter's start-up and those imports, which `make demo` also
-      # pays, are not in wall_s; the child's whole life (child_wall_s) bounds them from above.
-      detail = (f"{run['wall_s']:.1f} s, compile {run['compile_s']:.1f} s{quick}. Timed inside the process around "
-                "experiments/demo.py: its flags, config, JAX backend start, the imports it adds (the comparison, "
-                "plotting), training, evaluation, plots, checkpoints and figures; not Python's start-up nor "
-                "importing JAX, Flax and gan_jax's engine before it (the whole process took "
-                f"{run['child_wall_s']:.1f} s, the bench's own extra imports included)")
-      if run["wall_s"] > limit and run.get("time_split_s"):
+      # Judged on the child's whole life, what a user waits for after `make demo`'s install check: the
+      # interpreter's start-up and the imports are in it (with the bench's few extra ones: a slight overcount).
+      # wall_s, timed around experiments/demo.py after those imports, is given beside it.
+      detail = (f"{run['child_wall_s']:.1f} s for the whole process (Python start-up and imports included); "
+                f"{run['wall_s']:.1f} s of it inside experiments/demo.py, compile {run['compile_s']:.1f} s{quick}")
+      if run["child_wall_s"] > limit and run.get("time_split_s"):
         top = sorted(run["time_split_s"].items(), key=lambda kv: -kv[1])[:2]
         detail += "; largest phases: " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in top)
-      out.append(_verdict(name, run["wall_s"] <= limit, detail))
+      out.append(_verdict(name, run["child_wall_s"] <= limit, detail))
   return out
 
 

@@ -189,12 +189,15 @@ def _demo_run(wall_s: float, split: dict | None = None) -> dict:
 
 def test_demo_wall_verdicts_met_and_missed():
   split = {"init": 1.0, "train": 9.0, "evaluate": 4.0, "figures": 0.5, "other": 2.5}
-  demo = {**_demo_run(40.0), "persistent_cache": {"cold": _demo_run(25.0), "warm": _demo_run(17.0, split)}}
+  # Judged on the whole process (child_wall_s = wall_s + 5 s here): 24 + 5 is within 30 s, 12 + 5 is over 15 s,
+  # although the 12 s inside experiments/demo.py alone would be within it.
+  demo = {**_demo_run(40.0), "persistent_cache": {"cold": _demo_run(24.0), "warm": _demo_run(12.0, split)}}
   cold = _target(_results(demo=demo), "`make demo` after install ≤ 30 s with a cold")
   warm = _target(_results(demo=demo), "`make demo` after install ≤ 15 s with a warm")
-  assert cold["status"] == "met" and cold["detail"].startswith("25.0 s") and "30.0 s" in cold["detail"]
+  assert cold["status"] == "met" and cold["detail"].startswith("29.0 s for the whole process")
+  assert "24.0 s of it inside experiments/demo.py" in cold["detail"]
   assert "largest phases" not in cold["detail"]
-  assert warm["status"] == "missed" and warm["detail"].startswith("17.0 s")
+  assert warm["status"] == "missed" and warm["detail"].startswith("17.0 s for the whole process")
   assert warm["detail"].endswith("largest phases: train 9.0 s, evaluate 4.0 s")  # the two largest, in order
   assert "quick run" not in warm["detail"]
   assert "quick run" in _target(_results(quick=True, demo=demo), "`make demo` after install ≤ 15 s")["detail"]
