@@ -57,8 +57,13 @@ def _config(model: str = "dcgan", objective: str = "non_saturating", **overrides
   return c
 
 
+@functools.lru_cache(maxsize=None)
+def _digits_train():
+  return input_pipeline.load_digits("train")
+
+
 def _batch(gan, n_critic=1, seed=0):
-  data = input_pipeline.load_digits("train")
+  data = _digits_train()
   b = next(input_pipeline.batches(data, gan.batch_size * n_critic, seed, num_batches=1))
   return (jnp.asarray(b.images.reshape(n_critic, gan.batch_size, *gan.players.image_shape)),
           jnp.asarray(b.labels.reshape(n_critic, gan.batch_size)))
@@ -67,6 +72,22 @@ def _batch(gan, n_critic=1, seed=0):
 @functools.lru_cache(maxsize=None)
 def _step_fn(gan):
   return jax.jit(functools.partial(engine.train_step, gan))
+
+
+def _init(gan, seed):
+  """`engine.init_state` under one jit (eagerly, each of its ops would be dispatched and compiled on its own).
+
+  Its weights come from the non-partitionable threefry, whose random bits XLA:CPU compiles about 7× faster; the
+  state's key is the same PRNGKey(seed) and the step under test runs as in any run. No test here depends on which
+  bits the initial weights are drawn from.
+  """
+  with jax.threefry_partitionable(False):
+    return jax.jit(functools.partial(engine.init_state, gan))(jax.random.PRNGKey(seed))
+
+
+def _changed(a, b) -> bool:
+  """Whether two arrays differ anywhere, compared on the host (an eager comparison would compile per shape)."""
+  return bool(np.any(np.asarray(a) != np.asarray(b)))
 
 
 # Every model and every objective in the default suite (one compilation each); the full product under slow. The
@@ -80,27 +101,25 @@ MODEL_OBJECTIVE = [pytest.param(m, o, marks=() if (m, o) in DIAGONAL else pytest
 @pytest.mark.parametrize("model, objective", MODEL_OBJECTIVE)
 def test_one_step_of_each_model_under_each_objective(model, objective):
   gan = image_task.build_gan(_config(model, objective))
-  state = engine.init_state(gan, jax.random.PRNGKey(0))
+  state = _init(gan, 0)
   real, labels = _batch(gan)
   new, metrics = _step_fn(gan)(state, real, labels)
   assert int(new.step) == 1
   assert all(np.isfinite(float(v)) for v in metrics.values()), metrics
   for player in ("g_params", "d_params"):
-    moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))), getattr(state, player),
-                                         getattr(new, player)))
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))),
+                                         getattr(state, player), getattr(new, player)))
     assert max(moved) > 0, player
   if objective == "wasserstein":  # the critic's weights are clipped to [−c, c]
     c = gan.objective.weight_clip
-    assert all(float(jnp.max(jnp.abs(p))) <= c + 1e-7 for p in jax.tree.leaves(new.d_params))
+    assert all(float(np.max(np.abs(p))) <= c + 1e-7 for p in jax.tree.leaves(new.d_params))
   if model == "infogan":
     assert metrics["g_info"] > 0 and metrics["d_info"] > 0
   bn_stats = jax.tree.leaves(state.g_batch_stats)
   assert bool(bn_stats) == (model != "mlp")  # the MLP players have no BatchNorm
   if bn_stats:
-    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.g_batch_stats, new.g_batch_stats)
-    assert all(jax.tree.leaves(changed))
-    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.d_batch_stats, new.d_batch_stats)
-    assert all(jax.tree.leaves(changed))
+    assert all(jax.tree.leaves(jax.tree.map(_changed, state.g_batch_stats, new.g_batch_stats)))
+    assert all(jax.tree.leaves(jax.tree.map(_changed, state.d_batch_stats, new.d_batch_stats)))
 
 
 def test_logged_losses_are_the_objective_on_the_step_outputs():
@@ -108,22 +127,28 @@ def test_logged_losses_are_the_objective_on_the_step_outputs():
   probabilities), so rebuild the critic's real outputs at the step's parameters and compare."""
   gan = image_task.build_gan(_config("mlp", "minimax", joint_batch=False,
                                       discriminator_kwargs={"features": (64, 32), "dropout_rate": 0.0}))
-  state = engine.init_state(gan, jax.random.PRNGKey(3))
+  state = _init(gan, 3)
   real, labels = _batch(gan, seed=3)
   _, metrics = _step_fn(gan)(state, real, labels)
-  k_in = engine.critic_keys(state, 0)[0]
-  z = gan.players.sample_inputs(k_in, gan.batch_size).z
-  fake = gan.players.generator.apply({"params": state.g_params}, z, train=True)
-  d = lambda x: np.asarray(gan.players.discriminator.apply({"params": state.d_params}, x, train=False), np.float64)
+
+  @jax.jit  # the critic's raw outputs on the step's real and fake batches, in one compilation
+  def critic_outputs(state, real):
+    k_in = engine.critic_keys(state, 0)[0]
+    z = gan.players.sample_inputs(k_in, gan.batch_size).z
+    fake = gan.players.generator.apply({"params": state.g_params}, z, train=True)
+    d = lambda x: gan.players.discriminator.apply({"params": state.d_params}, x, train=False)
+    return d(real), d(fake)
+
+  d_real, d_fake = (np.asarray(o, np.float64) for o in critic_outputs(state, real[0]))
   sigmoid = lambda l: 1 / (1 + np.exp(-l))
-  expected = -np.mean(np.log(sigmoid(d(real[0])))) - np.mean(np.log(1 - sigmoid(d(fake))))
+  expected = -np.mean(np.log(sigmoid(d_real))) - np.mean(np.log(1 - sigmoid(d_fake)))
   np.testing.assert_allclose(float(metrics["d_loss"]), expected, rtol=1e-5)
-  np.testing.assert_allclose(float(metrics["d_real"]), np.mean(sigmoid(d(real[0]))), rtol=1e-5)
+  np.testing.assert_allclose(float(metrics["d_real"]), np.mean(sigmoid(d_real)), rtol=1e-5)
 
 
 def test_batch_norm_running_average_is_updated_from_the_generator_batch():
   gan = image_task.build_gan(_config("dcgan"))
-  state = engine.init_state(gan, jax.random.PRNGKey(1))
+  state = _init(gan, 1)
   real, labels = _batch(gan)
   new, _ = _step_fn(gan)(state, real, labels)
   # The generator step's latents, from train_step's documented key schedule.
@@ -142,16 +167,17 @@ def test_batch_norm_running_average_is_updated_from_the_generator_batch():
 
 def test_evaluation_mode_uses_running_averages_and_training_mode_the_batch():
   gan = image_task.build_gan(_config("dcgan"))
-  state = engine.init_state(gan, jax.random.PRNGKey(2))
+  state = _init(gan, 2)
   real, labels = _batch(gan)
   for _ in range(3):
     state, _ = _step_fn(gan)(state, real, labels)
   inputs = gan.players.sample_inputs(jax.random.PRNGKey(5), 8)
   first = jax.tree.map(lambda x: x[:1], inputs)
-  evaluate = lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=False)[0]
-  training = lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=True)[0]
+  # Jitted: one compilation per batch size instead of op-by-op dispatch of the decoder.
+  evaluate = jax.jit(lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=False)[0])
+  training = jax.jit(lambda i: gan.players.generate(state.g_params, state.g_batch_stats, i, train=True)[0])
   np.testing.assert_allclose(evaluate(inputs)[:1], evaluate(first), atol=1e-5)
-  assert float(jnp.max(jnp.abs(training(inputs)[:1] - training(jax.tree.map(lambda x: x[:2], inputs))[:1]))) > 1e-3
+  assert float(np.max(np.abs(training(inputs)[:1] - training(jax.tree.map(lambda x: x[:2], inputs))[:1]))) > 1e-3
   _, unchanged = gan.players.generate(state.g_params, state.g_batch_stats, inputs, train=False)
   assert unchanged is state.g_batch_stats
 

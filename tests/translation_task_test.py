@@ -5,6 +5,7 @@ References: closed forms (the area mean of a block, PSNR of a known error, SSIM 
 written out with SciPy's uniform filter), pix2pix's and CycleGAN's loss definitions recomputed by hand on the step's
 own batch, separate single-seed runs (vmapped seeds) and an uninterrupted run (resume).
 """
+import functools
 import json
 import os
 import subprocess
@@ -28,10 +29,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASKS = translation_task.TASKS
 
 
-def _config(task: str = "super_resolution", **overrides):
+def _config(task: str = "super_resolution", depth: int = 1, **overrides):
+  """A tiny config. `depth` 1 (the library's is 2): the losses, the runs and resume do not depend on it, and every
+  stage adds convolutions whose random initialisers are slow to compile on CPU; the shape test builds depth 2."""
   c = config_lib.image_to_image_config(task)
   c.generator_kwargs.features = 4
   c.discriminator_kwargs.features = 4
+  c.generator_kwargs.depth = depth
+  c.discriminator_kwargs.depth = depth
   c.batch_size = 8
   c.num_steps = 2
   c.eval_every = 1
@@ -119,21 +124,46 @@ def test_metrics_refuse_mismatched_images():
 
 # --- players and losses ----------------------------------------------------------------------------------------------
 
+def _output_shape(module, x):
+  """The shape of module.apply(module.init(key, x), x), traced abstractly (nothing is compiled or run)."""
+  return jax.eval_shape(lambda x: module.apply(module.init(jax.random.PRNGKey(0), x), x), x).shape
+
+
 def test_unet_and_patch_discriminator_shapes():
+  # At the library's default depth 2 (the other tests use depth 1).
   g = translation_models.UNetGenerator(channels=1, features=4, depth=2)
-  x = jnp.zeros((3, 28, 28, 1))
-  y = g.apply(g.init(jax.random.PRNGKey(0), x), x)
-  assert y.shape == (3, 28, 28, 1)
+  assert _output_shape(g, jnp.zeros((3, 28, 28, 1))) == (3, 28, 28, 1)
   d = translation_models.PatchDiscriminator(features=4, depth=2)
   pairs = jnp.zeros((3, 28, 28, 2))
-  assert d.apply(d.init(jax.random.PRNGKey(0), pairs), pairs).shape == (3, 49)
+  assert _output_shape(d, pairs) == (3, 49)
   two = translation_models.TwoWayDiscriminator(1, (("features", 4),))
-  assert two.apply(two.init(jax.random.PRNGKey(0), pairs), pairs).shape == (3, 2, 49)
+  assert _output_shape(two, pairs) == (3, 2, 49)
+
+
+def _domains(task: str, split: str) -> translation_task.Domains:
+  """`load_domains` of `_config(task)`, loaded once per module (the paired tasks share theirs)."""
+  return _load_domains(task == "unpaired", split)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_domains(unpaired: bool, split: str) -> translation_task.Domains:
+  return translation_task.load_domains(_config("unpaired" if unpaired else "super_resolution"), split)
+
+
+def _initial_state(gan):
+  """Replica 0 of `engine.init_states` (indexed on the host: one eager slice per leaf would compile each).
+
+  Its weights come from the non-partitionable threefry, whose random bits XLA:CPU compiles about 7× faster (the
+  initialisers dominated these tests); the step under test then runs as in any run. No test here depends on which
+  bits the initial weights are drawn from.
+  """
+  with jax.threefry_partitionable(False):
+    states = engine.init_states(gan, [0])
+  return jax.tree.map(lambda x: np.asarray(x)[0], states)
 
 
 def _batch(c, gan, seed=0):
-  data = translation_task.load_domains(c, "train")
-  real, labels = translation_task.real_batches(c, data, gan, np.array([seed]), 0, 1)
+  real, labels = translation_task.real_batches(c, _domains(c.image_to_image, "train"), gan, np.array([seed]), 0, 1)
   return jnp.asarray(real[0, 0]), jnp.asarray(labels[0, 0])
 
 
@@ -141,41 +171,47 @@ def _batch(c, gan, seed=0):
 def test_one_step_of_each_task_logs_its_losses_as_defined(task):
   c = _config(task)
   gan = train.build_gan(c)
-  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, [0]))
+  state = _initial_state(gan)
   real, labels = _batch(c, gan)
   new_state, metrics = jax.jit(lambda s, r, y: engine.train_step(gan, s, r, y))(state, real, labels)
   assert all(np.isfinite(float(v)) for v in metrics.values()), metrics
   p, ch = gan.players, gan.players.channels
   real = real[-1]  # n_critic = 1: the critic and the generator see the same batch
-  # The generator's view of the step: its reconstruction term recomputed from the definitions.
-  if task == "unpaired":
-    a, b = real[..., :ch], real[..., ch:]
-    g = lambda x: p.generator.apply({"params": state.g_params}, x)
-    fake = g(real)  # (F(b), G(a))
-    cycle = g(fake)  # (F(G(a)), G(F(b)))
-    expected = c.reconstruction_weight * 0.5 * (jnp.mean(jnp.abs(cycle[..., :ch] - a))
-                                                 + jnp.mean(jnp.abs(cycle[..., ch:] - b)))
-  else:
-    out = p.generator.apply({"params": state.g_params}, real[..., :ch])
-    if task == "inpainting":
-      out = jnp.where(degradations.hole_mask(28, c.mask, c.mask_size), out, real[..., :ch])
-    expected = c.reconstruction_weight * jnp.mean(jnp.abs(out - real[..., ch:]))
-  np.testing.assert_allclose(metrics["g_reconstruction"], expected, rtol=1e-5)
-  # The discriminator's loss is the objective's on every patch of real and generated pairs.
-  fake_pairs, _ = p.generate(state.g_params, {}, p.sample_inputs(None, real.shape[0], real=real), train=True)
-  d = lambda x: p.discriminator.apply({"params": state.d_params}, x).reshape(-1)
-  np.testing.assert_allclose(metrics["d_loss"], gan.objective.discriminator_loss(d(real), d(fake_pairs)), rtol=1e-5)
-  assert not jax.tree.all(jax.tree.map(lambda x, y: bool(jnp.all(x == y)), state.g_params, new_state.g_params))
+
+  @jax.jit  # one compilation for the references instead of op-by-op dispatch of two U-Nets and a critic
+  def references(g_params, d_params, real):
+    # The generator's view of the step: its reconstruction term recomputed from the definitions.
+    if task == "unpaired":
+      a, b = real[..., :ch], real[..., ch:]
+      g = lambda x: p.generator.apply({"params": g_params}, x)
+      fake = g(real)  # (F(b), G(a))
+      cycle = g(fake)  # (F(G(a)), G(F(b)))
+      reconstruction = c.reconstruction_weight * 0.5 * (jnp.mean(jnp.abs(cycle[..., :ch] - a))
+                                                        + jnp.mean(jnp.abs(cycle[..., ch:] - b)))
+    else:
+      out = p.generator.apply({"params": g_params}, real[..., :ch])
+      if task == "inpainting":
+        out = jnp.where(degradations.hole_mask(28, c.mask, c.mask_size), out, real[..., :ch])
+      reconstruction = c.reconstruction_weight * jnp.mean(jnp.abs(out - real[..., ch:]))
+    # The discriminator's loss is the objective's on every patch of real and generated pairs.
+    fake_pairs, _ = p.generate(g_params, {}, p.sample_inputs(None, real.shape[0], real=real), train=True)
+    d = lambda x: p.discriminator.apply({"params": d_params}, x).reshape(-1)
+    return reconstruction, gan.objective.discriminator_loss(d(real), d(fake_pairs))
+
+  reconstruction, d_loss = references(state.g_params, state.d_params, real)
+  np.testing.assert_allclose(metrics["g_reconstruction"], reconstruction, rtol=1e-5)
+  np.testing.assert_allclose(metrics["d_loss"], d_loss, rtol=1e-5)
+  assert not jax.tree.all(jax.tree.map(np.array_equal, state.g_params, new_state.g_params))
 
 
 def test_inpainting_keeps_the_known_pixels_and_paired_inputs_are_the_degraded_truth():
   c = _config("inpainting")
   gan = train.build_gan(c)
-  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, [0]))
+  state = _initial_state(gan)
   real = _batch(c, gan)[0][-1]
   hole = degradations.hole_mask(28, c.mask, c.mask_size)
   np.testing.assert_array_equal(real[..., :1], np.where(hole, degradations.HOLE_VALUE, real[..., 1:]))
-  out = gan.players.translate(state.g_params, real[..., :1])
+  out = jax.jit(gan.players.translate)(state.g_params, real[..., :1])
   np.testing.assert_array_equal(np.asarray(out)[:, ~hole[..., 0]], np.asarray(real[..., 1:])[:, ~hole[..., 0]])
   c = _config("super_resolution")
   real = _batch(c, train.build_gan(c))[0][-1]
@@ -185,21 +221,26 @@ def test_inpainting_keeps_the_known_pixels_and_paired_inputs_are_the_degraded_tr
 def test_adversarial_weight_zero_trains_on_the_reconstruction_alone():
   c = _config(adversarial_weight=0.0)
   gan = train.build_gan(c)
-  state = jax.tree.map(lambda x: x[0], engine.init_states(gan, [0]))
+  state = _initial_state(gan)
   real = _batch(c, gan)[0][-1]
-  keys = engine.generator_keys(gan, state)
-  total = lambda g: engine.generator_loss(gan, g, {}, state.d_params, {}, keys, real)[0]
-  reconstruction = lambda g: gan.players.reconstruction_loss(
-      g, {}, None, gan.players.generate(g, {}, gan.players.sample_inputs(None, 8, real=real), train=True)[0], real)
-  for a, b in zip(jax.tree.leaves(jax.grad(total)(state.g_params)),
-                  jax.tree.leaves(jax.grad(reconstruction)(state.g_params))):
+
+  @jax.jit  # both gradients in one compilation instead of op-by-op dispatch
+  def gradients(state, real):
+    keys = engine.generator_keys(gan, state)
+    total = lambda g: engine.generator_loss(gan, g, {}, state.d_params, {}, keys, real)[0]
+    reconstruction = lambda g: gan.players.reconstruction_loss(
+        g, {}, None, gan.players.generate(g, {}, gan.players.sample_inputs(None, 8, real=real), train=True)[0], real)
+    return jax.grad(total)(state.g_params), jax.grad(reconstruction)(state.g_params)
+
+  total, reconstruction = gradients(state, real)
+  for a, b in zip(jax.tree.leaves(total), jax.tree.leaves(reconstruction)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
 
 
 def test_unpaired_domains_are_shuffled_independently():
   c = _config("unpaired")
   gan = train.build_gan(c)
-  data = translation_task.load_domains(c, "train")
+  data = _domains("unpaired", "train")
   real, _ = translation_task.real_batches(c, data, gan, np.array([0, 1]), 0, 2)
   assert real.shape == (2, 2, 1, 8, 28, 28, 2)
   # Domain B is the 8×8 digits resized: its images come from its own dataset, not from domain A's.
@@ -229,7 +270,7 @@ def test_unpaired_domains_are_shuffled_independently():
 ])
 def test_bad_configs_fail_in_one_line_before_compiling(task, field, value, message, monkeypatch):
   monkeypatch.setattr(jax, "jit", lambda *a, **k: pytest.fail("compiled before validating"))
-  c = _config(task)
+  c = _config(task, depth=2)  # the library's depth, which the image_size case's message names
   setattr(c, field, value)
   with pytest.raises(ValueError) as err:
     train.build_gan(c)
@@ -241,33 +282,42 @@ def test_bad_configs_fail_in_one_line_before_compiling(task, field, value, messa
 def test_paired_run_logs_metrics_beside_its_baseline_and_resumes_exactly(tmp_path):
   # Without the metric classifier (training it takes ~45 s): the slow threshold tests below cover its columns.
   c = _config("super_resolution", num_seeds=2)
-  full = train.train_and_evaluate(c, str(tmp_path / "full"))
+  full = _run(c, str(tmp_path / "full"))
   for row in full:
     for k in ("psnr", "ssim", "l1", "baseline_psnr", "baseline_ssim", "baseline_l1", "js_lower_bound"):
       assert np.isfinite(row[k]), (k, row)
   # The bicubic baseline from the low-resolution input, scored on the same held-out images.
-  test = translation_task.held_out(c, translation_task.load_domains(c, "test"))
+  test = translation_task.held_out(c, _domains("super_resolution", "test"))
   truth = test.pairs[..., 1:]
   base = np.asarray(degradations.bicubic_upsample(degradations.area_downsample(truth, 4), 4))
   assert full[0]["baseline_psnr"] == pytest.approx(image_metrics.psnr(truth, base))
   assert full[0]["baseline_psnr"] > 10
   half = _config("super_resolution", num_seeds=2, num_steps=1)
-  train.train_and_evaluate(half, str(tmp_path / "part"))
-  resumed = train.train_and_evaluate(c, str(tmp_path / "part"))
+  _run(half, str(tmp_path / "part"))
+  resumed = _run(c, str(tmp_path / "part"))
   assert resumed == full
+
+
+def _run(config, workdir):
+  """`train.train_and_evaluate` under the non-partitionable threefry: XLA:CPU compiles its random bits about 7×
+  faster, and the initialisers dominated this test. These tiny paired runs draw random numbers only to initialise
+  and to split keys; nothing asserted depends on which bits (train_test's damaged-checkpoint test resumes under
+  the default)."""
+  with jax.threefry_partitionable(False):
+    return train.train_and_evaluate(config, workdir)
 
 
 @pytest.mark.slow  # ~27 s; parallel_test checks vmapped seeds through the same engine by default
 def test_vmapped_seeds_equal_their_own_runs(tmp_path):
-  both = train.train_and_evaluate(_config("unpaired", num_seeds=2), str(tmp_path / "both"))
-  alone = train.train_and_evaluate(_config("unpaired", seed=1), str(tmp_path / "alone"))
+  both = train.train_and_evaluate(_config("unpaired", depth=2, num_seeds=2), str(tmp_path / "both"))
+  alone = train.train_and_evaluate(_config("unpaired", depth=2, seed=1), str(tmp_path / "alone"))
   for k in ("d_loss", "g_loss", "g_reconstruction", "cycle_a", "cycle_b", "g_param_norm"):
     np.testing.assert_allclose(both[1][k], alone[0][k], rtol=2e-5, err_msg=k)
 
 
 @pytest.mark.slow  # ~12 s (a subprocess); the grid rows are grid_images', used by every run's plots
 def test_sample_script_writes_input_output_target_grids(tmp_path):
-  c = _config("inpainting", num_steps=1, checkpoint_every=1)
+  c = _config("inpainting", depth=2, num_steps=1, checkpoint_every=1)
   train.train_and_evaluate(c, str(tmp_path / "run"))
   proc = subprocess.run([sys.executable, "experiments/sample.py", f"--workdir={tmp_path / 'run'}", "--num=4"],
                         cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
@@ -288,7 +338,7 @@ def test_configs_build(name):
 def test_probe_separates_an_untrained_generator_from_the_data(tmp_path):
   # At step 0 G's outputs are far from digits: fresh critics on the (input, output) pairs must find most of
   # log 2 of JS. probe.jsonl gets one row per replica and step.
-  c = _config("super_resolution", num_seeds=2, num_steps=1, probe_every=1)
+  c = _config("super_resolution", depth=2, num_seeds=2, num_steps=1, probe_every=1)
   c.probe.update(dict(num_critics=1, num_steps=100, batch_size=64, validate_every=50, num_train=512,
                       num_validation=128, num_test=24, w1=False))
   train.train_and_evaluate(c, str(tmp_path))
