@@ -488,20 +488,28 @@ def test_plan_packs_puts_the_objectives_sweep_in_two_programs(tmp_path):
   assert [[m.id for m in p] for p in sweep.plan_packs(twins)] == [[twins[0].id, twins[1].id], [twins[2].id]]
 
 
+# The first two members of the sweep file's `lrs` variant: a pack of the shape of `lrs_nan` (two members with zipped
+# learning rates, two seeds), so the packed program and the first member's lone program are the ones
+# test_a_diverging_member_of_a_pack_fails_alone compiles (the persistent compilation cache shares them), and each
+# member fewer is one lone program fewer to compile.
+_LRS = sweep.Sweep(grid=sweep.zip_({"optimizer_g.learning_rate": [1e-3, 3e-3],
+                                    "optimizer_d.learning_rate": [2e-3, 6e-3]}), seeds=2)
+
+
 def test_a_packed_sweep_writes_what_lone_members_write(tmp_path, monkeypatch):
   config = testing_sweep.get_config()
   packed_dir, lone_dir = str(tmp_path / "packed"), str(tmp_path / "lone")
   calls = []
   real_train = train.train_and_evaluate
   monkeypatch.setattr(train, "train_and_evaluate", lambda c, w: calls.append(w) or real_train(c, w))
-  report = sweep.run_file(TESTING_SWEEP + ":lrs", config, packed_dir)
-  members = sweep.expand(config, testing_sweep.get_sweep("lrs"))
+  report = sweep.run(config, _LRS, packed_dir)
+  members = sweep.expand(config, _LRS)
   assert report.outcomes == {m.id: "done" for m in members}
   assert len(calls) == 1 and calls[0].startswith(os.path.join(packed_dir, sweep.PACKS_DIR))  # one program
-  # Zipped: 3 members × 2 seeds = 6 replicas per evaluation (a product would give 18).
-  assert len(_metrics(calls[0])) == 6 * 3
-  sweep.run_file(TESTING_SWEEP + ":lrs", config, lone_dir, pack=False)
-  assert len(calls) == 1 + 3
+  # Zipped: 2 members × 2 seeds = 4 replicas per evaluation (a product would give 8).
+  assert len(_metrics(calls[0])) == 4 * 3
+  sweep.run(config, _LRS, lone_dir, pack=False)
+  assert len(calls) == 1 + 2
 
   for m in members:
     packed, lone = summary.member_dir(packed_dir, m.id), summary.member_dir(lone_dir, m.id)
@@ -530,13 +538,13 @@ def test_a_packed_sweep_writes_what_lone_members_write(tmp_path, monkeypatch):
   for d in (packed_dir, lone_dir):
     with open(os.path.join(d, summary.RESULTS_CSV)) as f:
       tables.append(list(csv.DictReader(f)))
-  assert list(tables[0][0]) == list(tables[1][0]) and len(tables[0]) == len(tables[1]) == 3 * 2 * 3
+  assert list(tables[0][0]) == list(tables[1][0]) and len(tables[0]) == len(tables[1]) == 2 * 2 * 3
   assert [(r["member"], r["seed"], r["step"]) for r in tables[0]] == [(r["member"], r["seed"], r["step"])
                                                                       for r in tables[1]]
 
   # Re-running a finished packed sweep trains nothing.
-  report = sweep.run_file(TESTING_SWEEP + ":lrs", config, packed_dir)
-  assert report.outcomes == {m.id: "skipped_done" for m in members} and len(calls) == 4
+  report = sweep.run(config, _LRS, packed_dir)
+  assert report.outcomes == {m.id: "skipped_done" for m in members} and len(calls) == 3
 
 
 @pytest.mark.slow  # ~40 s cold: the packed program and four lone ones

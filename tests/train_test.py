@@ -1,5 +1,6 @@
 """Tests of the task registry and `train_and_evaluate`: a run's outputs, resume after kill -9, one-line errors."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,22 +35,29 @@ def test_entry_point_bad_override_is_one_line(tmp_path):
   assert not (tmp_path / "w" / "checkpoints").exists()
 
 
-def test_train_and_evaluate_writes_outputs(tmp_path):
-  rows = train.train_and_evaluate(_config(num_seeds=2), str(tmp_path))
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+  """(workdir, final rows) of one finished tiny run, shared: compiling its programs is most of a test's time."""
+  path = tmp_path_factory.mktemp("finished_run")
+  return path, train.train_and_evaluate(_config(num_seeds=2), str(path))
+
+
+def test_train_and_evaluate_writes_outputs(finished_run, tmp_path):
+  run_dir, rows = finished_run
   assert [r["seed"] for r in rows] == [0, 1]
   for name in ("config.json", "metrics.jsonl", "tensorboard", "checkpoints"):
-    assert (tmp_path / name).exists(), name
+    assert (run_dir / name).exists(), name
   for key in ("js", "kl_pg", "kl_gp", "w1", "v_opt", "js_kde", "js_lower_bound", "kl_pg_plugin", "d_vs_dstar",
               "v_gap", "g_loss", "d_loss"):
     assert key in rows[-1], key
-  manager = checkpoint.create_manager(str(tmp_path / "checkpoints"))
+  manager = checkpoint.create_manager(str(run_dir / "checkpoints"))
   assert checkpoint.latest_step(manager) == 4
-  timing = writers.read_timing(str(tmp_path))
+  timing = writers.read_timing(str(run_dir))
   assert (timing["start_step"], timing["end_step"]) == (0, 4)
   assert {"init", "train", "evaluate", "checkpoint"} <= set(timing["phases_s"])
   assert all(v > 0 for v in timing["phases_s"].values())
   assert sum(timing["phases_s"].values()) <= timing["wall_s"]
-  gan, target, state, step = train.load_latest(_config(num_seeds=2), str(tmp_path))
+  gan, target, state, step = train.load_latest(_config(num_seeds=2), str(run_dir))
   assert step == 4 and state.step.tolist() == [4, 4] and target.dim == gan.players.data_dim == 1
   with pytest.raises(ValueError, match="no checkpoint in"):
     train.load_latest(_config(), str(tmp_path / "empty"))
@@ -108,10 +116,11 @@ def test_resume_after_kill_9_is_bit_identical(tmp_path):
       assert resumed[key][name] == value or (np.isnan(value) and np.isnan(resumed[key][name])), (key, name)
 
 
-def test_damaged_latest_checkpoint_resumes_from_the_previous_one(tmp_path):
-  config = _config(num_steps=4, checkpoint_every=2)
+def test_damaged_latest_checkpoint_resumes_from_the_previous_one(finished_run, tmp_path):
+  config = _config(num_seeds=2)
+  assert (config.num_steps, config.checkpoint_every) == (4, 2)  # checkpoints 2 and 4: the previous one exists
   damaged = tmp_path / "damaged"
-  train.train_and_evaluate(config, str(damaged))
+  shutil.copytree(finished_run[0], damaged)  # a copy: the shared run stays intact for the other tests
   uninterrupted = _rows_by_key(damaged / "metrics.jsonl")  # the reference: what the run logged before the damage
   (damaged / "checkpoints" / "4" / "_CHECKPOINT_METADATA").unlink()
   for p in (damaged / "checkpoints" / "4" / "default").rglob("*_METADATA"):
