@@ -345,7 +345,7 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   matches_classes = classifier is not None and gan.players.num_categories == classifier.module.num_classes
   init = lambda: engine.init_states(gan, replicas, layout)
   replicated = layout.replicated(0) if layout.mesh is not None else None
-  state_sharding = layout.state(jax.eval_shape(init)) if layout.mesh is not None else None
+  state_sharding = layout.state(engine.state_shapes(gan, replicas)) if layout.mesh is not None else None
 
   def eval_one(s, real, labels):
     return evaluate(gan, s, real, labels, engine.eval_key(s), config.eval_samples)

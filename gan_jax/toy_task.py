@@ -206,7 +206,7 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
 
   groups = critic_groups(gan, replicas, (config.get("objective_axis") or {}).get("n_critic_mode", "group"))
   chunk_fn = functools.lru_cache(maxsize=None)(
-      lambda n: jitted_chunk(gan, target, layout, jax.eval_shape(init), n, groups=groups))
+      lambda n: jitted_chunk(gan, target, layout, engine.state_shapes(gan, replicas, layout), n, groups=groups))
 
   return engine.Program(
       init=init,

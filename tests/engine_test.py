@@ -47,6 +47,29 @@ def test_few_steps_every_objective(objective):
     assert key in metrics
 
 
+def _tiny_image_config(kind):
+  if kind == "dcgan":
+    c = config_lib.image_config("digits")
+    c.generator_kwargs.features = c.discriminator_kwargs.features = 8
+  else:
+    c = config_lib.image_to_image_config("super_resolution")
+    c.generator_kwargs.features = c.discriminator_kwargs.features = 4
+  return c
+
+
+@pytest.mark.parametrize("kind", ["toy", "dcgan", "unet"])
+def test_init_compiled_at_a_lower_optimisation_level_draws_the_same_bits(kind):
+  # engine.INIT_COMPILER_OPTIONS only speeds up compiling: every parameter must equal the default compile's.
+  c = config_lib.testing_config(num_seeds=2) if kind == "toy" else _tiny_image_config(kind)
+  gan = train.build_gan(c)
+  seeds = np.array([0, 1])
+  keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, jnp.uint32))
+  default = jax.jit(lambda: jax.vmap(lambda k: engine.init_state(gan, k, {}))(keys))()
+  fast = engine.init_states(gan, seeds)
+  for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(default), jax.tree.leaves(fast)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=jax.tree_util.keystr(path))
+
+
 def test_weight_clip_holds_after_every_step():
   config = _config(objective="wasserstein", n_critic=3)
   config.optimizer_d.learning_rate = 0.5

@@ -1,5 +1,4 @@
 """Scale-out: vmapped seeds and hyper-parameters equal separate runs; device layouts; two hosts over loopback."""
-import functools
 import json
 import os
 import socket
@@ -296,7 +295,7 @@ def test_two_processes_over_loopback_match_one_process_on_four_devices(tmp_path)
   gan = train.build_gan(single)
   restored, step = checkpoint.restore_latest(
       checkpoint.create_manager(str(single_dir / "checkpoints")),
-      jax.eval_shape(functools.partial(engine.init_states, gan, parallel.replicas_of(single))))
+      engine.state_shapes(gan, parallel.replicas_of(single)))
   assert step == 4
   flat = {jax.tree_util.keystr(k): np.asarray(v)
           for k, v in jax.tree_util.tree_leaves_with_path(restored.g_params)}
