@@ -243,18 +243,17 @@ class Classifiers(NamedTuple):
   b: image_metrics.TrainedClassifier | None
 
 
-def reconstruction_metrics(truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-  """PSNR, SSIM and mean absolute error of outputs against their ground truths."""
-  return {"psnr": image_metrics.psnr(truth, outputs), "ssim": image_metrics.ssim(truth, outputs),
-          "l1": float(np.mean(np.abs(truth - outputs)))}
-
-
-def paired_metrics(classifier: image_metrics.TrainedClassifier, truth: np.ndarray, labels: np.ndarray,
-                   outputs: np.ndarray, real_features: np.ndarray) -> dict[str, float]:
-  """`reconstruction_metrics`, the classifier's accuracy for the true labels, and the FCD to real images."""
-  features, logits = classifier.features_and_logits(outputs)
-  return {**reconstruction_metrics(truth, outputs), "accuracy": image_metrics.conditional_accuracy(logits, labels),
-          "fcd": image_metrics.frechet_classifier_distance(real_features, features)}
+def paired_metrics(classifier: image_metrics.TrainedClassifier | None, truth: np.ndarray, labels: np.ndarray,
+                   outputs: np.ndarray, real_features: np.ndarray | None) -> dict[str, float]:
+  """PSNR, SSIM and mean absolute error against the ground truth; with a classifier also its accuracy for the true
+  labels and the FCD to the real images (`real_features`: theirs in the classifier's features)."""
+  out = {"psnr": image_metrics.psnr(truth, outputs), "ssim": image_metrics.ssim(truth, outputs),
+         "l1": float(np.mean(np.abs(truth - outputs)))}
+  if classifier is not None:
+    features, logits = classifier.features_and_logits(outputs)
+    out.update(accuracy=image_metrics.conditional_accuracy(logits, labels),
+               fcd=image_metrics.frechet_classifier_distance(real_features, features))
+  return out
 
 
 def translation_metrics(classifiers: Classifiers, real_features: tuple[np.ndarray, np.ndarray], labels_a: np.ndarray,
@@ -304,12 +303,10 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
   else:
     truth = truth_b
     base = baseline(config, truth)
-    if classifiers:
-      real_features = classifiers.a.features_and_logits(truth)[0]
-      scores = paired_metrics(classifiers.a, truth, test.labels_a, base, real_features)
-    else:
-      scores = reconstruction_metrics(truth, base)
-    constants = {f"baseline_{k}": v for k, v in scores.items()}
+    classifier = classifiers.a if classifiers else None
+    real_features = None if classifier is None else classifier.features_and_logits(truth)[0]
+    constants = {f"baseline_{k}": v
+                 for k, v in paired_metrics(classifier, truth, test.labels_a, base, real_features).items()}
   init = lambda: engine.init_states(gan, replicas, layout)
   evaluate_all = jax.jit(layout.map_replicas(lambda s, real: device_evaluation(gan, s, real), in_axes=(0, None)))
 
@@ -325,10 +322,8 @@ def program(config: ml_collections.ConfigDict, workdir: str) -> engine.Program:
         if classifiers:
           m.update(translation_metrics(classifiers, real_features, test.labels_a, test.labels_b,
                                        outputs[i][..., c:], outputs[i][..., :c]))
-      elif classifiers:
-        m = paired_metrics(classifiers.a, truth_b, test.labels_a, outputs[i], real_features)
       else:
-        m = reconstruction_metrics(truth_b, outputs[i])
+        m = paired_metrics(classifiers.a if classifiers else None, truth_b, test.labels_a, outputs[i], real_features)
       per_replica.append(m)
     out.update({k: np.array([m[k] for m in per_replica]) for k in per_replica[0]})
     out.update({k: np.full((replicas.size,), v) for k, v in constants.items()})
