@@ -10,7 +10,9 @@ Parts: crosscheck, throughput, hardware (sgemm + step FLOPs), compile, seeds, da
 scaling over 1, 2, 4 devices: fake CPU devices sharing the cores on --device=cpu, so mostly overhead), divergences,
 demo (`make demo`'s wall time, compile share and memory), dcgan (a DCGAN step on 28×28 at batch 64, gan-jax vs
 PyTorch eager, with its own cross-check), sweep_plan (how many programs configs/sweeps/objectives.py's members
-train as: planned, not trained); every part reports its processes' peak memory.
+train as: planned, not trained), sweep (that sweep trained packed and unpacked, without a persistent compilation
+cache, and its packed programs' pure training arithmetic: ~15 of the run's minutes); every part reports its
+processes' peak memory.
 """
 import os
 

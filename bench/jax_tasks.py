@@ -8,6 +8,7 @@ import os
 import re
 import runpy
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -335,25 +336,31 @@ def divergence_lab(num_samples: int, reps: int) -> dict[str, Any]:
   return {"cases": rows}
 
 
-def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
-  """Runs `experiments/demo.py --config=configs/demo.py` in this process, recording wall and compile time."""
+def _run_entry_point(script: str, args: list[str]) -> tuple[float, dict[str, Any]]:
+  """Runs `experiments/SCRIPT ARGS` in this process (as `python experiments/SCRIPT` would): (wall s, compile)."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  argv = ["experiments/demo.py", f"--config={os.path.join(root, 'configs', 'demo.py')}", f"--workdir={workdir}",
-          *overrides]
-  sys.argv = argv
+  sys.argv = [f"experiments/{script}", *args]
   status = 0
   with _CLOCK.measure() as compiled:
     start = time.perf_counter()
     try:
-      runpy.run_path(os.path.join(root, "experiments", "demo.py"), run_name="__main__")
+      runpy.run_path(os.path.join(root, "experiments", script), run_name="__main__")
     except SystemExit as e:  # absl's app.run always exits.
       status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     wall = time.perf_counter() - start
   if status:
-    raise RuntimeError(f"demo exited with status {status}")
-  return {"command": " ".join(["python", *argv]), "wall_s": wall, "compile_s": compiled["compile_s"],
-          "compile_share": compiled["compile_s"] / wall, "time_split_s": demo_time_split(workdir, wall),
-          "compile_by_event_s": dict(_CLOCK.by_event),
+    raise RuntimeError(f"{script} exited with status {status}")
+  return wall, dict(compiled)
+
+
+def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
+  """Runs `experiments/demo.py --config=configs/demo.py` in this process, recording wall and compile time."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  args = [f"--config={os.path.join(root, 'configs', 'demo.py')}", f"--workdir={workdir}", *overrides]
+  wall, compiled = _run_entry_point("demo.py", args)
+  return {"command": " ".join(["python", "experiments/demo.py", *args]), "wall_s": wall,
+          "compile_s": compiled["compile_s"], "compile_share": compiled["compile_s"] / wall,
+          "time_split_s": demo_time_split(workdir, wall), "compile_by_event_s": dict(_CLOCK.by_event),
           "compile_by_function_s": dict(sorted(_CLOCK.by_function.items(), key=lambda kv: -kv[1])[:8])}
 
 
@@ -403,6 +410,70 @@ def sweep_plan(config: str) -> dict[str, Any]:
             for pack in packs]
   return {"config": config, "members": len(members), "num_seeds": sweep.seed_range(base)[1],
           "pack_sizes": [len(pack) for pack in packs], "pack_overrides": shared, "plan_s": plan_s}
+
+
+def _phase_sums(workdir: str) -> dict[str, float]:
+  """Every engine phase (`timing.json`: init, train, evaluate, …) summed over the runs under `workdir`."""
+  sums: dict[str, float] = {}
+  for path, _, files in os.walk(workdir):
+    record = writers.read_timing(path) if writers.TIMING_FILE in files else None
+    for phase, seconds in (record or {}).get("phases_s", {}).items():
+      sums[phase] = sums.get(phase, 0.0) + seconds
+  return sums
+
+
+def sweep_wall(config: str, workdir: str, pack: bool) -> dict[str, Any]:
+  """Runs `experiments/sweep.py --config=CONFIG --workdir=WORKDIR` in this process, packed or not.
+
+  With `pack=False` (`--nopack`) every member compiles and trains its own programs, one after the other: the
+  sweep as it ran before packing. Run it without a persistent compilation cache, as the command runs by default.
+
+  Returns:
+    'wall_s', 'compile_s' (trace + lowering + XLA, jax.monitoring), 'programs' (training programs: packs, or
+    members), 'members', and 'phases_s': the engine's phases summed over every run (`timing.json`).
+  """
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  wall, compiled = _run_entry_point(
+      "sweep.py", [f"--config={os.path.join(root, config)}", f"--workdir={workdir}", "--pack" if pack else "--nopack"])
+  planned = sweep_plan(config)
+  return {"config": config, "pack": pack, "wall_s": wall, "compile_s": compiled["compile_s"],
+          "members": planned["members"], "programs": len(planned["pack_sizes"]) if pack else planned["members"],
+          "phases_s": _phase_sums(workdir)}
+
+
+def sweep_arithmetic(config: str) -> dict[str, Any]:
+  """The pure training arithmetic of the packed sweep: its programs' training chunks alone, compiled beforehand.
+
+  Each pack of `sweep.plan_packs` builds its program as the sweep does (`sweep.packed_config`; a pack of one is
+  the member's own config), compiles and runs each chunk length once, then times its training from the initial
+  state in the chunks the engine runs (`eval_every` steps up to `num_steps`): no evaluation, no I/O, no compile.
+
+  Returns:
+    'train_s' (summed over packs), 'per_program_s', 'replicas' (per program) and 'steps' (per program).
+  """
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  path = os.path.join(root, config)
+  base = config_lib.load_config_file(path)
+  packs = sweep_lib.plan_packs(sweep_lib.expand(base, sweep_lib.load_sweep(path)))
+  per_program, replicas, steps = [], [], []
+  with tempfile.TemporaryDirectory() as scratch:
+    for pack in packs:
+      cfg = sweep_lib.packed_config(pack) if len(pack) > 1 else pack[0].config
+      program = train.task_of(cfg).program(cfg, scratch)
+      state = program.init()
+      lengths = [min(cfg.eval_every, cfg.num_steps - s) for s in range(0, cfg.num_steps, cfg.eval_every)]
+      for n in sorted(set(lengths)):
+        _block(program.chunk(state, 0, n))  # compiles (not timed)
+      start, step = time.perf_counter(), 0
+      for n in lengths:
+        state, _, finite = program.chunk(state, step, n)
+        _block(finite)  # as the engine: it reads each chunk's finiteness before going on
+        step += n
+      per_program.append(time.perf_counter() - start)
+      replicas.append(parallel.replicas_of(cfg).size)
+      steps.append(step)
+  return {"config": config, "train_s": sum(per_program), "per_program_s": per_program, "replicas": replicas,
+          "steps": steps}
 
 
 def dcgan_export(path: str, batch_size: int, features: int, num_batches: int) -> dict[str, Any]:
@@ -612,6 +683,8 @@ TASKS = {
     "divergence_lab": divergence_lab,
     "demo": demo,
     "sweep_plan": sweep_plan,
+    "sweep_wall": sweep_wall,
+    "sweep_arithmetic": sweep_arithmetic,
     "dcgan_export": dcgan_export,
     "dcgan_crosscheck": dcgan_crosscheck,
     "dcgan_step": dcgan_step,

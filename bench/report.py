@@ -11,6 +11,8 @@ DISTURBANCE_LIMIT = 0.05                      # other processes' share of the CP
 DEMO_WALL_LIMIT_S = {"cold": 30.0, "warm": 15.0}  # `make demo` after install, by persistent-cache state
 DCGAN_EAGER_FACTOR = 1.0                      # DCGAN steps/s over the fastest PyTorch eager row, on the CPU
 SWEEP_PROGRAM_LIMIT = 4                       # compiled training programs of the objectives sweep
+SWEEP_SPEEDUP = 3.0                           # the packed sweep's wall time against the unpacked one's …
+SWEEP_ARITHMETIC_FACTOR = 3.0                 # … and at most this multiple of its pure training arithmetic
 
 
 def _ok(row: Any) -> bool:
@@ -184,6 +186,40 @@ def _sweep_plan_target(results: dict) -> dict[str, str]:
                   "members)", len(sizes) <= SWEEP_PROGRAM_LIMIT, detail)
 
 
+def _sweep_targets(results: dict) -> list[dict[str, str]]:
+  """The packed sweep's wall time against the unpacked sweep's, and against its own training arithmetic."""
+  sw = results["sweep"]
+  config = results["meta"]["plan"].get("sweep_run_config", "configs/sweeps/objectives.py")
+  quick = " (quick run: a shortened sweep)" if results["meta"]["quick"] else ""
+  names = (f"`{config}` packed: ≥ {SWEEP_SPEEDUP:g}× faster than unpacked (one program per member)",
+           f"`{config}` packed: wall time ≤ {SWEEP_ARITHMETIC_FACTOR:g}× its pure training arithmetic")
+  if "status" in sw:
+    return [_verdict(name, None, sw["status"]) for name in names]
+  packed, unpacked, arithmetic = sw["packed"], sw["unpacked"], sw["arithmetic"]
+  out = []
+  if _ok(packed) and _ok(unpacked):
+    ratio = unpacked["wall_s"] / packed["wall_s"]
+    out.append(_verdict(names[0], ratio >= SWEEP_SPEEDUP,
+                        f"{unpacked['wall_s']:.0f} s unpacked ({unpacked['programs']} program(s)) vs "
+                        f"{packed['wall_s']:.0f} s packed ({packed['programs']} program(s)): {ratio:.2f}×; no "
+                        f"persistent compilation cache{quick}"))
+  else:
+    bad = packed if not _ok(packed) else unpacked
+    out.append(_verdict(names[0], None, bad["error"].splitlines()[0]))
+  if _ok(packed) and _ok(arithmetic):
+    ratio = packed["wall_s"] / arithmetic["train_s"]
+    detail = (f"{packed['wall_s']:.0f} s against {arithmetic['train_s']:.1f} s of training chunks alone "
+              f"({ratio:.2f}×)")
+    if ratio > SWEEP_ARITHMETIC_FACTOR:
+      phases = sorted(packed["phases_s"].items(), key=lambda kv: -kv[1])[:3]
+      detail += "; largest phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases)
+    out.append(_verdict(names[1], ratio <= SWEEP_ARITHMETIC_FACTOR, detail + quick))
+  else:
+    bad = packed if not _ok(packed) else arithmetic
+    out.append(_verdict(names[1], None, bad["error"].splitlines()[0]))
+  return out
+
+
 def targets(results: dict) -> list[dict[str, str]]:
   """Met / missed / not measured for each target of the brief, with the numbers behind it."""
   out = _speedup_targets(results) if "throughput" in results else []
@@ -265,6 +301,8 @@ def targets(results: dict) -> list[dict[str, str]]:
     out.append(_dcgan_speed_target(results))
   if "sweep_plan" in results:
     out.append(_sweep_plan_target(results))
+  if "sweep" in results:
+    out += _sweep_targets(results)
 
   dc = (results.get("dcgan") or {}).get("crosscheck")
   if dc is not None:
@@ -485,7 +523,41 @@ def markdown(results: dict) -> str:
 
   if "dcgan" in results:
     out += _dcgan(results["dcgan"], meta)
+  if "sweep" in results:
+    out += _sweep(results["sweep"], meta)
   return "\n".join(out)
+
+
+def _sweep(sw: dict, meta: dict) -> list[str]:
+  """The objectives sweep trained packed and unpacked, and the packed programs' training arithmetic."""
+  if "status" in sw:
+    return ["## 8. A sweep, packed vs unpacked", "", f"Skipped: {sw['status']}.", ""]
+  config = meta["plan"].get("sweep_run_config", "")
+  out = [f"## 8. A sweep, packed vs unpacked: `experiments/sweep.py --config={config}`", "",
+         "Each way in its own process without a persistent compilation cache (the command's default), so every "
+         "program compiles; wall time inside `experiments/sweep.py`. Phases are the engine's (`timing.json`) "
+         "summed over the runs; a phase's first call includes compiling its program.", ""]
+  rows = []
+  for way in ("packed", "unpacked"):
+    r = sw[way]
+    if _ok(r):
+      p = r["phases_s"]
+      rows.append([way, str(r["programs"]), f"{r['wall_s']:.0f}", f"{r['compile_s']:.0f}",
+                   *(f"{p.get(k, 0.0):.0f}" for k in ("init", "train", "evaluate", "checkpoint")),
+                   f"{r['peak_rss_mb']:.0f}"])
+    else:
+      rows.append([way, "failed", r["error"].splitlines()[0], "", "", "", "", "", ""])
+  out += [_table(["", "programs", "wall s", "compile s", "init s", "train s", "evaluate s", "checkpoint s",
+                  "peak RSS MiB"], rows), ""]
+  ar = sw["arithmetic"]
+  if _ok(ar):
+    out += [f"Pure training arithmetic of the packed programs (their chunks alone, compiled beforehand, no "
+            f"evaluation or I/O): **{ar['train_s']:.1f} s** (" + ", ".join(
+                f"{s:.1f} s for {n} replicas × {k} steps" for s, n, k in
+                zip(ar["per_program_s"], ar["replicas"], ar["steps"])) + ").", ""]
+  else:
+    out += [_error_line("sweep arithmetic", ar), ""]
+  return out
 
 
 def _demo_time_split(demo: dict) -> list[str]:

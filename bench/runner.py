@@ -19,7 +19,7 @@ from bench import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARTS = ("crosscheck", "throughput", "hardware", "compile", "seeds", "data_parallel", "divergences", "demo",
-         "dcgan", "sweep_plan")
+         "dcgan", "sweep_plan", "sweep")
 PENDING: dict[str, str] = {}  # part -> why it is skipped (reported instead of run)
 GPU_SEED_COUNT = report.GPU_SEED_COUNT
 DEVICES = {"cpu": "cpu", "gpu": "cuda"}  # --device value -> JAX_PLATFORMS for the JAX children.
@@ -66,6 +66,9 @@ class Plan:
   dcgan_seed_features: int = 16               # the mnist5k objective sweep's width
   dcgan_seed_steps: int = 10
   sweep_config: str = "configs/sweeps/objectives.py"  # sweep_plan: its members and packed programs (no training)
+  # sweep: that sweep trained packed and unpacked (no persistent compilation cache), and its pure arithmetic.
+  sweep_run_config: str = "configs/sweeps/objectives.py"
+  sweep_timeout_s: int = 2400                 # the unpacked sweep: 36 members one after the other
   child_timeout_s: int = 600
 
 
@@ -80,7 +83,8 @@ QUICK = Plan(
                     "--config.objectives=(\"non_saturating\",)"),
     demo_cache=False, dcgan_features=8, dcgan_steps=3, dcgan_scan_steps_per_call=3, dcgan_torch_steps=3,
     dcgan_reps=2, dcgan_scan_reps=2, dcgan_crosscheck_batch=8, dcgan_crosscheck_features=8, dcgan_seed_count=2,
-    dcgan_seed_features=8, dcgan_seed_steps=3, child_timeout_s=300)
+    dcgan_seed_features=8, dcgan_seed_steps=3, sweep_run_config="configs/sweeps/objectives.py:runlocal",
+    sweep_timeout_s=300, child_timeout_s=300)
 
 
 class Children:
@@ -95,10 +99,10 @@ class Children:
     self.disturbed: list[dict[str, Any]] = []
 
   def run(self, side: str, task: str, label: str, meta: dict[str, Any] | None = None,
-          env: dict[str, str] | None = None, **args: Any) -> dict[str, Any]:
+          env: dict[str, str] | None = None, timeout_s: int | None = None, **args: Any) -> dict[str, Any]:
     """Runs `task` of `side` ('jax' | 'torch') in a fresh process with keyword arguments `args`.
 
-    `env` adds environment variables for this child only.
+    `env` adds environment variables for this child only; `timeout_s` replaces the plan's child timeout.
 
     Returns:
       The child's result dict, over `meta` (fields kept even when the child fails), plus 'peak_rss_mb' and
@@ -120,7 +124,7 @@ class Children:
     with open(log_path, "w") as log:
       proc = subprocess.Popen([sys.executable, "-m", "bench.child", side, task, json.dumps(args), result_path],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-      status, usage = self._wait(proc)
+      status, usage = self._wait(proc, timeout_s or self.timeout_s)
     wall = time.perf_counter() - start
     rss_kib = usage.ru_maxrss
     # CPU time the machine spent on anything but this child: other processes disturb the timings.
@@ -144,9 +148,9 @@ class Children:
       print(f"[bench]   {wall:.1f} s, peak RSS {rss_kib / 1024:.0f} MiB{other}, {state}", flush=True)
     return result
 
-  def _wait(self, proc: subprocess.Popen) -> tuple[int | None, Any]:
-    """Waits for the child (killing it after the timeout); returns (exit status or None, its rusage)."""
-    deadline = time.monotonic() + self.timeout_s
+  def _wait(self, proc: subprocess.Popen, timeout_s: float) -> tuple[int | None, Any]:
+    """Waits for the child (killing it after `timeout_s`); returns (exit status or None, its rusage)."""
+    deadline = time.monotonic() + timeout_s
     while True:
       pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
       if pid:
@@ -372,6 +376,19 @@ def _sweep_plan(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> d
                   config=plan.sweep_config)
 
 
+def _sweep(kids: Children, plan: Plan, torch_args: dict, scratch: str) -> dict[str, Any]:
+  # As `python experiments/sweep.py` runs by default: no persistent compilation cache, so each way compiles all
+  # of its programs. Unpacked (one program per member) is the sweep as it ran before packing.
+  env = {"JAX_ENABLE_COMPILATION_CACHE": "false"}
+  config = plan.sweep_run_config
+  out = {way: kids.run("jax", "sweep_wall", f"sweep {config}, {way}", env=env, timeout_s=plan.sweep_timeout_s,
+                       config=config, workdir=os.path.join(scratch, f"sweep_{way}"), pack=way == "packed")
+         for way in ("packed", "unpacked")}
+  out["arithmetic"] = kids.run("jax", "sweep_arithmetic", f"sweep {config}: the packed programs' training alone",
+                               timeout_s=plan.sweep_timeout_s, config=config)
+  return out
+
+
 _PARTS = {"crosscheck": _crosscheck, "throughput": _throughput, "hardware": _hardware, "compile": _compile,
           "seeds": _seeds, "data_parallel": _data_parallel, "divergences": _divergences, "demo": _demo,
-          "dcgan": _dcgan, "sweep_plan": _sweep_plan}
+          "dcgan": _dcgan, "sweep_plan": _sweep_plan, "sweep": _sweep}

@@ -142,7 +142,10 @@ def test_quick_bench_end_to_end(tmp_path):
   with open(tmp_path / "results.json") as f:
     results = json.load(f)
   assert {"meta", "crosscheck", "throughput", "hardware", "compile", "seeds", "data_parallel", "divergences",
-          "demo", "dcgan", "memory", "targets"} <= results.keys()
+          "demo", "dcgan", "sweep", "memory", "targets"} <= results.keys()
+  sw = results["sweep"]  # the runlocal sweep: 2 members that pack into one program, 20 steps
+  assert (sw["packed"]["programs"], sw["unpacked"]["programs"], sw["arithmetic"]["steps"]) == (1, 2, [20]), sw
+  assert sw["packed"]["phases_s"]["train"] > 0 and 0 < sw["arithmetic"]["train_s"] < sw["packed"]["wall_s"]
   assert results["data_parallel"]["rows"] and all(r["ok"] for r in results["data_parallel"]["rows"])
   dc = results["dcgan"]
   assert {r["impl"] for r in dc["rows"]} >= {"gan-jax per-step jit", "PyTorch eager (1 thread)"}
@@ -278,3 +281,34 @@ def test_sweep_plan_of_the_objectives_sweep():
   assert len(out["pack_sizes"]) <= report.SWEEP_PROGRAM_LIMIT
   assert out["num_seeds"] == 3 and sorted(p["target"] for p in out["pack_overrides"]) == ["gaussian_1d",
                                                                                            "mixture_1d"]
+
+
+def _sweep_runs(packed_s: float, unpacked_s: float, arithmetic_s: float) -> dict:
+  run = lambda wall, programs: {"ok": True, "wall_s": wall, "programs": programs, "compile_s": wall / 3,
+                                "peak_rss_mb": 900.0, "phases_s": {"train": wall / 2, "evaluate": wall / 4}}
+  return {"packed": run(packed_s, 2), "unpacked": run(unpacked_s, 36),
+          "arithmetic": {"ok": True, "train_s": arithmetic_s, "per_program_s": [arithmetic_s / 2] * 2,
+                         "replicas": [54, 54], "steps": [1500, 1500]}}
+
+
+def test_sweep_wall_verdicts():
+  speed, arithmetic = "`configs/sweeps/objectives.py` packed: ≥ 3×", "`configs/sweeps/objectives.py` packed: wall"
+  results = _results(sweep=_sweep_runs(packed_s=100.0, unpacked_s=400.0, arithmetic_s=40.0))
+  results["meta"]["plan"]["sweep_run_config"] = "configs/sweeps/objectives.py"
+  met = _target(results, speed)
+  assert met["status"] == "met" and met["detail"].startswith("400 s unpacked (36 program(s)) vs 100 s packed (2 "
+                                                             "program(s)): 4.00×"), met
+  assert _target(results, arithmetic)["status"] == "met"  # 100 s ≤ 3 × 40 s
+  results["sweep"] = _sweep_runs(packed_s=100.0, unpacked_s=250.0, arithmetic_s=20.0)
+  assert _target(results, speed)["status"] == "missed"
+  slow = _target(results, arithmetic)
+  assert slow["status"] == "missed" and "(5.00×); largest phases: train 50 s, evaluate 25 s" in slow["detail"]
+  results["sweep"]["unpacked"] = {"ok": False, "error": "child timed out without a result\nlog"}
+  failed = _target(results, speed)
+  assert (failed["status"], failed["detail"]) == ("not measured", "child timed out without a result")
+  assert _target(results, arithmetic)["status"] == "missed"  # needs only the packed run and the arithmetic
+  results["meta"].update(date="2026-12-07T06:00:00", cpu="a CPU", cpu_count=2, python="3.11", total_wall_s=60.0)
+  results["targets"] = report.targets(results)
+  table = report.markdown(results)
+  assert "| packed | 2 | 100 |" in table and "| unpacked | failed | child timed out without a result |" in table
+  assert "**20.0 s** (10.0 s for 54 replicas × 1500 steps" in table
