@@ -35,4 +35,8 @@ def get_config():
   c.overrides = ml_collections.ConfigDict({"wasserstein": {"n_critic": 5}})
   # All three objectives × 3 seeds as one program (`compare.joint_config`; the same numbers as each alone).
   c.joint_objectives = True
+  # Its 9 replicas over 3 devices: on the CPU, 3 devices train on all cores (1.8× faster on 2 cores than one device,
+  # which runs these small matmuls on ~1.3 cores); elsewhere over the devices that divide 9 (one GPU: that one).
+  c.parallel.layout = "replicas"
+  c.parallel.cpu_devices = 3
   return c

@@ -14,6 +14,7 @@ from typing import NoReturn
 from absl import flags
 
 from gan_jax import config as config_lib
+from gan_jax import parallel
 
 
 def usage_error(message: str) -> NoReturn:
@@ -70,7 +71,8 @@ def workdir_problem(path: str) -> str | None:
 def parse_flags(argv: Sequence[str]) -> list[str]:
   """`absl.app.run`'s `flags_parser`: absl's parsing, with its failures turned into one `error:` line (exit 2).
 
-  A `--workdir` that cannot be created or written is refused here too, before anything runs.
+  A `--workdir` that cannot be created or written is refused here too, before anything runs. The config's
+  `parallel.cpu_devices` is applied here, before anything starts JAX (`parallel.use_cpu_devices`).
   """
   spec = _flag_value(argv, "config")
   if spec is not None and not os.path.isfile(spec.split(":", 1)[0]):
@@ -83,4 +85,10 @@ def parse_flags(argv: Sequence[str]) -> list[str]:
   workdir = flags.FLAGS["workdir"].value if "workdir" in flags.FLAGS else None
   if workdir and (problem := workdir_problem(workdir)):
     usage_error(f"--workdir={workdir}: {problem}")
+  config = flags.FLAGS["config"].value if "config" in flags.FLAGS else None
+  if config is not None:
+    try:
+      parallel.use_cpu_devices(config)  # before anything starts JAX's backends
+    except ValueError as e:
+      usage_error(e)
   return rest

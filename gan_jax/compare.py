@@ -21,6 +21,7 @@ from gan_jax import parallel
 from gan_jax import probe
 from gan_jax import stats
 from gan_jax import sweep
+from gan_jax import targets
 from gan_jax import train
 from gan_jax import workdir as workdir_lib
 from gan_jax import writers
@@ -90,11 +91,15 @@ def joint_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
   return joint
 
 
-def _split_joint(config: ml_collections.ConfigDict, joint: ml_collections.ConfigDict, workdir: str) -> None:
+def _split_joint(config: ml_collections.ConfigDict, joint: ml_collections.ConfigDict, workdir: str
+                 ) -> dict[str, engine.TrainState]:
   """Writes each objective's directory from the finished joint run, as its lone run would have written it.
 
   Per objective: config.json (its own config), metrics.jsonl and probe.jsonl (its replicas' rows), a checkpoint of
   its replicas at the final step (`train.load_latest` restores it with the objective's config).
+
+  Returns:
+    Per objective, the state of its replicas at the final step (what its checkpoint holds).
 
   Raises:
     ValueError: an objective's directory holds another run (`workdir.check_resumable`).
@@ -104,6 +109,7 @@ def _split_joint(config: ml_collections.ConfigDict, joint: ml_collections.Config
   files = {name: writers.read_metrics(os.path.join(joint_dir, name))
            for name in (writers.METRICS_FILE, probe.PROBE_FILE) if os.path.exists(os.path.join(joint_dir, name))}
   _, _, state, step = train.load_latest(joint, joint_dir)
+  states, managers = {}, []
   for j, objective in enumerate(config.objectives):
     c = objective_config(config, objective)
     path = os.path.join(workdir, objective)
@@ -115,10 +121,14 @@ def _split_joint(config: ml_collections.ConfigDict, joint: ml_collections.Config
     manager = checkpoint.create_manager(os.path.join(path, "checkpoints"), max_to_keep=c.get("keep_checkpoints", 3))
     if step in manager.all_steps():
       manager.delete(step)  # an earlier split's, or a lone run's of the same config: replaced by this run's
-    checkpoint.save(manager, step, engine.objective_alone(state, (replicas.objectives == j).nonzero()[0]))
-    manager.close()  # waits for the asynchronous save
+    states[objective] = engine.objective_alone(state, (replicas.objectives == j).nonzero()[0])
+    checkpoint.save(manager, step, states[objective])  # asynchronous: the objectives' saves overlap
+    managers.append(manager)
     if os.path.exists(os.path.join(path, writers.TIMING_FILE)):
       os.unlink(os.path.join(path, writers.TIMING_FILE))  # a lone run's: this run's time is in the joint directory
+  for manager in managers:
+    manager.close()  # waits for its save
+  return states
 
 
 def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str, list[dict]]:
@@ -129,15 +139,23 @@ def run_objectives(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   Returns:
     Every metric row, per objective.
   """
+  return _train_objectives(config, workdir)[0]
+
+
+def _train_objectives(config: ml_collections.ConfigDict, workdir: str
+                      ) -> tuple[dict[str, list[dict]], dict[str, engine.TrainState]]:
+  """`run_objectives`, and the final states the joint run already holds (none when each trained alone)."""
   validate(config)
   joint = joint_config(config) if config.get("joint_objectives", False) else None
+  states = {}
   if joint is not None:
     train.train_and_evaluate(joint, os.path.join(workdir, JOINT_DIR))
-    _split_joint(config, joint, workdir)
+    states = _split_joint(config, joint, workdir)
   else:
     for objective in config.objectives:
       train.train_and_evaluate(objective_config(config, objective), os.path.join(workdir, objective))
-  return {o: writers.read_metrics(os.path.join(workdir, o, writers.METRICS_FILE)) for o in config.objectives}
+  rows = {o: writers.read_metrics(os.path.join(workdir, o, writers.METRICS_FILE)) for o in config.objectives}
+  return rows, states
 
 
 def summarize(rows_by_objective: dict[str, list[dict]],
@@ -192,12 +210,15 @@ def run_demo(config: ml_collections.ConfigDict, workdir: str) -> str:
   clock = writers.PhaseClock()
   # The training's own split is in WORKDIR/objectives/timing.json (joint), else WORKDIR/<objective>/timing.json.
   with clock.phase("objectives"):
-    rows = run_objectives(config, workdir)
+    rows, final = _train_objectives(config, workdir)
   with clock.phase("figures"):
     states = {}
     for objective in config.objectives:
-      gan, target, state, _ = train.load_latest(objective_config(config, objective),
-                                                os.path.join(workdir, objective))
+      c = objective_config(config, objective)
+      if objective in final:  # the joint run's state, as the objective's checkpoint holds it
+        gan, target, state = train.build_gan(c), targets.get_target(c.target), final[objective]
+      else:
+        gan, target, state, _ = train.load_latest(c, os.path.join(workdir, objective))
       states[objective] = (gan, state)
     plotting.save(plotting.divergence_trajectories_figure(rows), os.path.join(workdir, "divergences"))
     plotting.save(plotting.densities_figure(target, states), os.path.join(workdir, "densities"))

@@ -32,6 +32,9 @@ def test_demo_writes_summary_figures_and_per_objective_runs(tmp_path):
   assert expected in proc.stdout
   assert (out / "summary.txt").read_text().strip() == expected.strip()
   assert all(len(r) == 2 * 3 for r in rows.values())  # 2 seeds × evaluations at steps 0, 2, 4
+  # The config's parallel.cpu_devices = 3 was applied before JAX started: its 4 replicas on the 2 of the 3 CPU
+  # devices that divide them (one device if the CPU had not been split).
+  assert "4 replica(s) on 2 device(s) (layout 'replicas')" in proc.stderr
 
 
 def test_demo_bad_override_is_one_line(tmp_path):

@@ -193,8 +193,37 @@ def test_data_parallel_matches_one_device():
   _assert_trees_close(plain_state.d_params, state.d_params, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("num_seeds, devices", [(3, 3), (4, 4), (6, 3), (5, 1), (8, 4)])
+def test_replicas_layout_on_all_devices_takes_those_that_divide_the_replicas(num_seeds, devices):
+  config = _config(num_seeds=num_seeds)  # conftest: 4 CPU devices
+  config.parallel.layout = "replicas"
+  train.build_gan(config)  # validates: 0 devices never fails to divide
+  assert parallel.num_devices(config) == devices
+  assert parallel.create_layout(config).mesh.devices.size == devices
+  config.parallel.layout = "data"
+  assert parallel.num_devices(config) == 4  # every device: the batch must divide
+
+
+def test_cpu_devices_split_the_cpu_before_jax_starts():
+  # In a fresh process (here JAX started long ago with conftest's 4 devices, so it is only logged).
+  script = ("from gan_jax import config, parallel\n"
+            "c = config.base_config(); c.parallel.cpu_devices = 3\n"
+            "assert parallel.use_cpu_devices(c)\n"
+            "import jax; print(jax.device_count())\n")
+  proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                        env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert proc.returncode == 0 and proc.stdout.split() == ["3"], proc.stderr[-2000:]
+  config = _config()
+  config.parallel.cpu_devices = 3
+  assert not parallel.use_cpu_devices(config) and jax.device_count() == 4
+  config.parallel.cpu_devices = 0
+  assert not parallel.use_cpu_devices(config)
+
+
 @pytest.mark.parametrize("overrides, needle", [
     ({"batch_size": 30, "parallel": {"layout": "data", "num_devices": 4}}, "config.batch_size=30 does not divide"),
+    ({"parallel": {"layout": "none", "cpu_devices": -1}}, "config.parallel.cpu_devices=-1 is invalid"),
+    ({"parallel": {"layout": "none", "cpu_devices": 2.5}}, "config.parallel.cpu_devices=2.5 is invalid"),
     ({"num_seeds": 3, "parallel": {"layout": "replicas", "num_devices": 4}}, "3 replicas"),
     ({"parallel": {"layout": "rows", "num_devices": 0}}, "config.parallel.layout='rows' is invalid"),
     ({"parallel": {"layout": "data", "num_devices": 64}}, "config.parallel.num_devices=64 is invalid"),
