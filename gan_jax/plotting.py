@@ -135,6 +135,8 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
   invertible = models.is_invertible(gan.players.generator)
   x = np.linspace(lo - 1.0, hi + 1.0, 600, dtype=np.float32)[:, None]
   curves = jax.tree.map(np.asarray, _density_curves(gan, target, state, seed_index, x, invertible))
+  if gan.objective.probability is not None:
+    curves["d"] = np.asarray(gan.objective.probability(curves["d"]))
   ax.plot(x[:, 0], curves["p"], color="#000000", linestyle="-", label="data p(x)")
   if invertible:
     ax.plot(x[:, 0], curves["g"], color="#2ca02c", linestyle="-.", label="generator g(x)")
@@ -161,13 +163,14 @@ def density_panel(ax: Axes, gan, target, state, seed_index: int = 0, title: str 
 def _density_curves(gan, target, state, seed_index: int, x: np.ndarray, invertible: bool) -> dict:
   """A 1-D panel's curves of replica `seed_index` at points x (n, 1), computed in one compiled program.
 
-  Op by op, the flow's inverse and densities would compile some fifty small programs per process.
+  Op by op, the flow's inverse and densities would compile some fifty small programs per process. D's raw
+  outputs: the program does not depend on the objective, so the panels of a comparison share one compilation (the
+  persistent compilation cache finds it for the second objective).
   """
   def curves(state, x):
     one = jax.tree.map(lambda v: v[seed_index], state)
     out = {"p": jnp.exp(target.log_prob(x))}
-    d = gan.players.discriminator.apply(one.d_params, x)
-    out["d"] = d if gan.objective.probability is None else gan.objective.probability(d)
+    out["d"] = gan.players.discriminator.apply(one.d_params, x)
     if invertible:
       g = models.GeneratorDistribution(gan.players.generator, one.g_params)
       out["g"] = jnp.exp(g.log_prob(x))
