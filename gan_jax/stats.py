@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as scipy_stats
+import scipy.special
 
 NUM_RESAMPLES = 10_000
 CONFIDENCE = 0.95
@@ -75,7 +75,9 @@ def t_interval(values: ArrayLike, *, confidence: float = CONFIDENCE) -> tuple[fl
   x = finite(values)
   if x.size < 2:
     return math.nan, math.nan
-  half = float(scipy_stats.t.ppf(0.5 + confidence / 2, df=x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+  # The Student-t quantile as scipy.stats.t.ppf computes it (stdtrit), without importing scipy.stats (~0.4 s).
+  t = float(scipy.special.stdtrit(x.size - 1, 0.5 + confidence / 2))
+  half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
   return float(x.mean()) - half, float(x.mean()) + half
 
 
