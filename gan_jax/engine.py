@@ -451,10 +451,11 @@ def init_states(gan: GAN, replicas: parallel.Replicas | np.ndarray,
   return jax.jit(init, out_shardings=shardings, compiler_options=options)()
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _take_replicas(state: TrainState, indices: tuple[int, ...]) -> TrainState:
-  # One program for the whole state (eager indexing dispatches a gather per leaf: ~0.2 s per objective of the demo).
-  return jax.tree.map(lambda x: x[np.asarray(indices)], state)
+@jax.jit
+def _take_replicas(state: TrainState, indices: jax.Array) -> TrainState:
+  # One program for the whole state (eager indexing dispatches a gather per leaf: ~0.2 s per objective of the
+  # demo), compiled once per number of replicas taken: the indices are data.
+  return jax.tree.map(lambda x: x[indices], state)
 
 
 def replicas_alone(state: TrainState, indices: Any) -> TrainState:
@@ -471,7 +472,7 @@ def replicas_alone(state: TrainState, indices: Any) -> TrainState:
   Returns:
     The stacked state of those replicas.
   """
-  picked = _take_replicas(state, tuple(int(i) for i in np.asarray(indices)))
+  picked = _take_replicas(state, jnp.asarray(np.asarray(indices), jnp.int32))
   unwrap = lambda opt_state, name: opt_state.inner_state if name in picked.hparams else opt_state
   return picked.replace(g_opt_state=unwrap(picked.g_opt_state, "g_learning_rate"),
                         d_opt_state=unwrap(picked.d_opt_state, "d_learning_rate"), hparams={})
@@ -487,7 +488,7 @@ def objective_alone(state: TrainState, indices: Any) -> TrainState:
   Returns:
     Their stacked state without the objective index (`OBJECTIVE`), which that run's `restore_latest` restores.
   """
-  picked = _take_replicas(state, tuple(int(i) for i in np.asarray(indices)))
+  picked = _take_replicas(state, jnp.asarray(np.asarray(indices), jnp.int32))
   return picked.replace(hparams={k: v for k, v in picked.hparams.items() if k != OBJECTIVE})
 
 

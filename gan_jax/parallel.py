@@ -166,8 +166,9 @@ def use_cpu_devices(config: ml_collections.ConfigDict) -> bool:
 
   XLA:CPU runs one program's small matmuls on about 1.3 cores; several CPU devices run their shards of a
   program at once, so with layout 'replicas' the replicas train on several cores (the demo's 9 replicas on 2 cores:
-  3 devices train 1.8× faster than one; 9 devices, oversubscribed, are slower than one). The entry points call this
-  before anything else touches JAX; on other backends it only changes the CPU backend, which they do not use.
+  3 devices train 1.8× faster than one; 9 devices, oversubscribed, are slower than one). Programs whose ops are
+  large enough to use every core already gain nothing (a 54-replica sweep pack: 1.7× slower on 3 devices): measure.
+  The entry points call this before anything else touches JAX; other backends than the CPU are unaffected.
 
   Returns:
     Whether the setting was applied (False for 0, or when JAX's backends were already running: it is logged, and
