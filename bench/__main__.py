@@ -1,6 +1,6 @@
 """`make bench`: gan-jax vs PyTorch on the reference workload, the hardware limit, seeds, divergences, memory.
 
-  python -m bench                           # everything (~13 min on 2 CPU cores), writes bench/results.{md,json}
+  python -m bench                           # everything (~22 min on 2 CPU cores), writes bench/results.{md,json}
   python -m bench --quick --out=/tmp/b      # a tiny smoke run
   python -m bench --only=throughput,hardware
   python -m bench --wait_idle_s=120         # on a shared machine: wait for idle CPUs before each measurement
