@@ -17,8 +17,9 @@ seed) and a percentile-bootstrap 95% confidence interval of the mean (10,000 res
 
 "Final" is a seed's value at the member's last evaluated step; "best" is the best value over all its evaluations
 (step 0 included): the lowest for divergences and distances (FCD), the highest for the image metrics where more is
-better (`HIGHER_IS_BETTER`: precision, recall, coverage, accuracies). Members are grouped by what they model: the
-dataset of an image run, else the distribution target.
+better (`HIGHER_IS_BETTER`: precision, recall, coverage, accuracies), none for what the training discriminator
+estimates (`WITHOUT_BEST`). Members are grouped by what they model: the dataset of an image run, else the
+distribution target.
 """
 import csv
 import io
@@ -56,7 +57,17 @@ TRANSLATION_METRICS = ("psnr", "ssim", "l1", "accuracy", "accuracy_ab", "accurac
 HIGHER_IS_BETTER = frozenset({"classifier_score", "precision", "recall", "density", "coverage",
                               "conditional_accuracy", "info_class_accuracy", "info_accuracy", "psnr", "ssim",
                               "accuracy", "accuracy_ab", "accuracy_ba"})
+# What the training discriminator says about the divergence (`evaluation.discriminator_estimates`, per
+# discriminator `_a` / `_b` in translation runs): a stronger D raises it and a better G lowers it, so neither end
+# of its trajectory is "best" (its lowest is usually the untrained D of step 0). Their best is left empty.
+WITHOUT_BEST = frozenset({"v_d", "js_lower_bound", "kl_pg_plugin", "kl_gp_plugin", "tv_lower_bound", "f_lower_bound",
+                          "w1_critic"})
 STATUSES = ("done", "failed", "running", "pending")
+
+
+def has_best(metric: str) -> bool:
+  """Whether a best value over evaluations means something for `metric` (not for `WITHOUT_BEST`)."""
+  return metric not in WITHOUT_BEST and metric.removesuffix("_a").removesuffix("_b") not in WITHOUT_BEST
 
 
 def higher_is_better(metric: str) -> bool:
@@ -232,7 +243,8 @@ def member_statistics(rows: Sequence[dict], metrics: Sequence[str], **bootstrap_
   Returns:
     One dict per (metric present in rows, kind in ("final", "best")): metric, kind, step (the final step), and
     `stats.seed_statistics`' n, mean, std, ci_low, ci_high. "best" is each seed's lowest value over evaluations,
-    its highest for `HIGHER_IS_BETTER` metrics.
+    its highest for `HIGHER_IS_BETTER` metrics, and empty (n = 0, NaN) for the discriminator's estimates
+    (`WITHOUT_BEST`).
   """
   out = []
   for metric in metrics:
@@ -241,7 +253,7 @@ def member_statistics(rows: Sequence[dict], metrics: Sequence[str], **bootstrap_
       continue
     pick = np.nanmax if higher_is_better(metric) else np.nanmin
     with np.errstate(all="ignore"):
-      best = np.array([pick(c) if np.isfinite(c).any() else np.nan for c in values.T])
+      best = np.array([pick(c) if np.isfinite(c).any() and has_best(metric) else np.nan for c in values.T])
     for kind, per_seed in (("final", values[-1]), ("best", best)):
       out.append({"metric": metric, "kind": kind, "step": int(steps[-1]),
                   **stats.seed_statistics(per_seed, **bootstrap_kwargs)})

@@ -27,6 +27,18 @@ def test_member_statistics_final_and_best():
   assert out[("js", "best")]["mean"] == pytest.approx(0.15)  # min per seed: 0.2 and 0.1
 
 
+@pytest.mark.parametrize("metric", ["js_lower_bound", "tv_lower_bound_a", "w1_critic"])
+def test_discriminator_estimates_have_a_final_value_but_no_best(metric):
+  # The untrained D of step 0 says ~0 and a trained one more: the lowest value is no "best" of the generator.
+  rows = [{"step": s, "seed": seed, metric: v, "js": 0.3}
+          for seed, vals in ((0, (0.01, 0.2, 0.3)), (1, (0.02, 0.4, 0.1))) for s, v in zip((0, 5, 10), vals)]
+  out = {(r["metric"], r["kind"]): r for r in summary.member_statistics(rows, [metric, "js"])}
+  assert out[(metric, "final")]["mean"] == pytest.approx(0.2) and out[(metric, "final")]["n"] == 2
+  assert out[(metric, "best")]["n"] == 0 and np.isnan(out[(metric, "best")]["mean"])
+  assert out[("js", "best")]["mean"] == pytest.approx(0.3)  # a divergence keeps its best
+  assert not summary.has_best(metric) and summary.has_best("js") and summary.has_best("fcd_ab")
+
+
 # ------------------------------------------------------------------------------------ a hand-written sweep directory
 
 
