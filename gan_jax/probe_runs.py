@@ -12,6 +12,7 @@ from typing import Any
 
 import ml_collections
 
+from gan_jax import engine
 from gan_jax import parallel
 from gan_jax import probe
 from gan_jax import train
@@ -34,7 +35,7 @@ def metrics_rows_at(config: ml_collections.ConfigDict, workdir: str, step: int) 
   if len(rows) == replicas.size:
     return rows
   target = config.get("dataset") or config.get("target")
-  return [{"step": step, "seed": int(seed), "objective": config.objective, "target": target,
+  return [{"step": step, "seed": int(seed), "objective": engine.objective_of(config, replicas, i), "target": target,
            "generator": config.generator, **{k: float(v[i]) for k, v in replicas.hparams.items()}}
           for i, seed in enumerate(replicas.seeds)]
 

@@ -121,3 +121,13 @@ def test_entry_point_probes_a_directory_of_runs(probed_run):
                       capture_output=True, text=True, cwd=ROOT)
   assert ok.returncode == 0, ok.stderr[-2000:]
   assert "wrote 2 rows to probe.jsonl" in ok.stdout and "js probe (exact)" in ok.stdout
+
+
+def test_rows_without_metrics_name_each_replicas_objective(tmp_path):
+  # A joint run (objective axis) probed before its step's metric rows exist: each row names its replica's objective.
+  config = config_lib.testing_config()
+  config.num_seeds = 2
+  config.objective_axis.objectives = ("minimax", "wasserstein")
+  rows = probe_runs.metrics_rows_at(config, str(tmp_path), step=0)
+  assert [(r["objective"], r["seed"]) for r in rows] == [("minimax", 0), ("minimax", 1), ("wasserstein", 0),
+                                                        ("wasserstein", 1)]
