@@ -100,10 +100,12 @@ def probe_run(workdir: str, step: int | None = None, overrides: dict[str, Any] |
 def format_rows(rows: list[dict]) -> str:
   """A plain-text table of probe rows: per replica, each estimate ± 1.96·stderr beside the exact value."""
   names = [n for n in ("js", "kl_pg", "kl_gp", "w1") if f"{n}_probe" in rows[0]]
-  header = ["step", "seed"] + [f"{n} probe (exact)" for n in names]
+  # A joint run's replicas share seeds across objectives: name the objective when there are several.
+  by_objective = len({r.get("objective") for r in rows}) > 1
+  header = ["step", "seed"] + (["objective"] if by_objective else []) + [f"{n} probe (exact)" for n in names]
   lines = []
   for r in rows:
-    cells = [str(r["step"]), str(r["seed"])]
+    cells = [str(r["step"]), str(r["seed"])] + ([str(r.get("objective"))] if by_objective else [])
     for n in names:
       exact = f" ({r[n]:.4f})" if n in r else ""
       cells.append(f"{r[n + '_probe']:.4f} ± {probe.Z95 * r[n + '_probe_stderr']:.4f}{exact}")

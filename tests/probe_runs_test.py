@@ -131,3 +131,13 @@ def test_rows_without_metrics_name_each_replicas_objective(tmp_path):
   rows = probe_runs.metrics_rows_at(config, str(tmp_path), step=0)
   assert [(r["objective"], r["seed"]) for r in rows] == [("minimax", 0), ("minimax", 1), ("wasserstein", 0),
                                                         ("wasserstein", 1)]
+
+
+def test_the_table_names_the_objective_when_replicas_differ_in_it():
+  row = lambda seed, objective: {"step": 10, "seed": seed, "objective": objective, "js": 0.1, "js_probe": 0.09,
+                                 "js_probe_stderr": 0.01}
+  one = probe_runs.format_rows([row(0, "minimax"), row(1, "minimax")]).splitlines()
+  assert "objective" not in one[0] and len(one) == 3
+  joint = probe_runs.format_rows([row(0, "minimax"), row(0, "wasserstein")]).splitlines()
+  assert joint[0].split()[:3] == ["step", "seed", "objective"]
+  assert joint[1].split()[:3] == ["10", "0", "minimax"] and joint[2].split()[:3] == ["10", "0", "wasserstein"]
