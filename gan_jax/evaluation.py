@@ -55,26 +55,10 @@ def discriminator_estimates(objective: Any, real_out: jax.Array, fake_out: jax.A
   Estimates, not exact values: V(D, G), the JS lower bound and the KL plug-ins for logit objectives, the JS lower
   bound of the least-squares D read as a probability (its optimum is p/(p + g)), the total-variation lower bound
   of the hinge critic (its optimum is sign(p − g)), the f-GAN bound for f-GAN objectives, the critic's W1 estimate
-  for Wasserstein objectives.
+  for Wasserstein objectives. Each objective carries its own (`objectives.Objective.estimates`), so a new objective
+  states them where it is defined.
   """
-  out = {}
-  if objective.probability is not None:
-    out["v_d"] = divergences.value_from_logits(real_out, fake_out)
-    out["js_lower_bound"] = divergences.js_lower_bound(real_out, fake_out)
-    out["kl_pg_plugin"] = divergences.kl_pg_plugin(real_out)
-    out["kl_gp_plugin"] = divergences.kl_gp_plugin(fake_out)
-  elif objective.name == "least_squares":
-    out["js_lower_bound"] = divergences.js_lower_bound(divergences.logits_of_probabilities(real_out),
-                                                       divergences.logits_of_probabilities(fake_out))
-  elif objective.name == "hinge":
-    out["tv_lower_bound"] = divergences.tv_lower_bound(real_out, fake_out)
-  elif objective.name.startswith("fgan_"):
-    out["f_lower_bound"] = divergences.f_lower_bound(objective.name[len("fgan_"):], real_out, fake_out)
-  elif objective.name in ("wasserstein", "wgan_gp"):
-    # A 1-Lipschitz critic gives a lower bound on W1 (Kantorovich–Rubinstein); clipping only bounds the
-    # Lipschitz constant up to an unknown scale, so this is W1 up to that scale.
-    out["w1_critic"] = jnp.mean(real_out) - jnp.mean(fake_out)
-  return out
+  return objective.estimates(real_out, fake_out)
 
 
 def _replica_estimates(gan: Any, state: Any, real_out: jax.Array, fake_out: jax.Array) -> dict[str, jax.Array]:

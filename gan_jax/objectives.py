@@ -5,8 +5,9 @@ least squares, and the raw output v of the f-GAN variational function T = g_f(v)
 player MINIMISES. Log-probabilities are written with softplus / log-sigmoid of the logit, never log(σ(l)), so the
 losses stay finite for any finite logit.
 
-`get_objective(name)` bundles a discriminator loss, a generator loss and the regularisation settings the training
-engine applies (WGAN weight clipping, WGAN-GP penalty weight) into an `Objective`.
+`get_objective(name)` bundles a discriminator loss, a generator loss, the regularisation settings the training
+engine applies (WGAN weight clipping, WGAN-GP penalty weight) and what the trained discriminator's outputs say about
+the divergence (its estimates, from `divergences.py`) into an `Objective`.
 """
 import functools
 import math
@@ -16,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from gan_jax import divergences
 from gan_jax import f_divergences
 
 FGAN_DIVERGENCES: tuple[str, ...] = ("kl", "reverse_kl", "pearson", "hellinger", "js")
@@ -43,6 +45,12 @@ class Objective(NamedTuple):
     weight_clip: WGAN clipping bound c (the engine clips D's parameters to [−c, c] after each D update), or None.
     gradient_penalty_weight: λ multiplying `gradient_penalty` in the discriminator loss; 0.0 means off.
     probability: maps a raw output to D(x) ∈ (0, 1) where that is meaningful (σ for logit GANs), else None.
+    estimates: (real_out (n,), fake_out (m,)) -> {name: scalar}, what this objective's discriminator says about the
+      divergence from its raw outputs on held-out real and generated samples (`evaluation.discriminator_estimates`
+      logs them): for the logistic objectives 'v_d', 'js_lower_bound', 'kl_pg_plugin' and 'kl_gp_plugin'
+      (`logistic_estimates`); for 'least_squares' 'js_lower_bound' (`least_squares_estimates`); for 'hinge'
+      'tv_lower_bound' (`hinge_estimates`); for 'fgan_*' 'f_lower_bound' (`fgan_estimates`); for 'wasserstein'
+      and 'wgan_gp' 'w1_critic' (`wasserstein_estimates`). An objective with nothing to say returns {}.
   """
   name: str
   discriminator_loss: Callable[[jax.Array, jax.Array], jax.Array]
@@ -50,6 +58,7 @@ class Objective(NamedTuple):
   weight_clip: float | None
   gradient_penalty_weight: float
   probability: Callable[[jax.Array], jax.Array] | None
+  estimates: Callable[[jax.Array, jax.Array], dict[str, jax.Array]]
 
 
 def _outputs(x: ArrayLike, what: str) -> jax.Array:
@@ -335,6 +344,87 @@ def fgan_generator_loss(fake_raw: ArrayLike, divergence: str, mode: str = "saddl
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# What each objective's discriminator estimates: estimates, not exact values, and only on held-out samples (on
+# training samples they are biased by overfitting).
+
+
+def logistic_estimates(real_logits: jax.Array, fake_logits: jax.Array) -> dict[str, jax.Array]:
+  """V(D, G), the JS lower bound and the KL plug-ins of a logit discriminator D = σ(l).
+
+  Args:
+    real_logits: logits on held-out data, shape (n,).
+    fake_logits: logits on held-out generated samples, shape (m,).
+
+  Returns:
+    {'v_d', 'js_lower_bound', 'kl_pg_plugin', 'kl_gp_plugin'}, each a scalar (see `divergences.value_from_logits`,
+    `divergences.js_lower_bound`, `divergences.kl_pg_plugin`, `divergences.kl_gp_plugin`).
+  """
+  return {
+      "v_d": divergences.value_from_logits(real_logits, fake_logits),
+      "js_lower_bound": divergences.js_lower_bound(real_logits, fake_logits),
+      "kl_pg_plugin": divergences.kl_pg_plugin(real_logits),
+      "kl_gp_plugin": divergences.kl_gp_plugin(fake_logits),
+  }
+
+
+def least_squares_estimates(real_values: jax.Array, fake_values: jax.Array) -> dict[str, jax.Array]:
+  """The JS lower bound of the least-squares D read as a probability (its optimum is p/(p + g), Mao et al. 2017).
+
+  Args:
+    real_values: raw outputs on held-out data, shape (n,).
+    fake_values: raw outputs on held-out generated samples, shape (m,).
+
+  Returns:
+    {'js_lower_bound'}: `divergences.js_lower_bound` of the outputs' log-odds (`divergences.logits_of_probabilities`).
+  """
+  return {"js_lower_bound": divergences.js_lower_bound(divergences.logits_of_probabilities(real_values),
+                                                       divergences.logits_of_probabilities(fake_values))}
+
+
+def hinge_estimates(real_values: jax.Array, fake_values: jax.Array) -> dict[str, jax.Array]:
+  """The total-variation lower bound of the hinge critic (its optimum is sign(p − g), Lim & Ye 2017).
+
+  Args:
+    real_values: raw outputs on held-out data, shape (n,).
+    fake_values: raw outputs on held-out generated samples, shape (m,).
+
+  Returns:
+    {'tv_lower_bound'}: `divergences.tv_lower_bound`.
+  """
+  return {"tv_lower_bound": divergences.tv_lower_bound(real_values, fake_values)}
+
+
+def fgan_estimates(real_raw: jax.Array, fake_raw: jax.Array, divergence: str) -> dict[str, jax.Array]:
+  """The f-GAN variational lower bound on D_f(P‖Q) (Nowozin et al. 2016, Eq. 4).
+
+  Args:
+    real_raw: raw outputs v on held-out data, shape (n,).
+    fake_raw: raw outputs v on held-out generated samples, shape (m,).
+    divergence: one of `FGAN_DIVERGENCES`.
+
+  Returns:
+    {'f_lower_bound'}: `divergences.f_lower_bound`.
+  """
+  return {"f_lower_bound": divergences.f_lower_bound(divergence, real_raw, fake_raw)}
+
+
+def wasserstein_estimates(real_values: jax.Array, fake_values: jax.Array) -> dict[str, jax.Array]:
+  """The critic's W1 estimate E D(x) − E D(G(z)).
+
+  A 1-Lipschitz critic gives a lower bound on W1 (Kantorovich–Rubinstein); clipping only bounds the Lipschitz
+  constant up to an unknown scale, so this is W1 up to that scale.
+
+  Args:
+    real_values: critic values on held-out data, shape (n,).
+    fake_values: critic values on held-out generated samples, shape (m,).
+
+  Returns:
+    {'w1_critic'}.
+  """
+  return {"w1_critic": jnp.mean(real_values) - jnp.mean(fake_values)}
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Registry.
 
 
@@ -408,6 +498,7 @@ def get_objective(
         weight_clip=None,
         gradient_penalty_weight=0.0,
         probability=jax.nn.sigmoid,
+        estimates=logistic_estimates,
     )
   if name in ("wasserstein", "wgan_gp"):
     return Objective(
@@ -417,11 +508,13 @@ def get_objective(
         weight_clip=clip if name == "wasserstein" else None,
         gradient_penalty_weight=gp_weight if name == "wgan_gp" else 0.0,
         probability=None,
+        estimates=wasserstein_estimates,
     )
   if name == "least_squares":
-    return Objective(name, least_squares_discriminator_loss, least_squares_generator_loss, None, 0.0, None)
+    return Objective(name, least_squares_discriminator_loss, least_squares_generator_loss, None, 0.0, None,
+                     least_squares_estimates)
   if name == "hinge":
-    return Objective(name, hinge_discriminator_loss, wasserstein_generator_loss, None, 0.0, None)
+    return Objective(name, hinge_discriminator_loss, wasserstein_generator_loss, None, 0.0, None, hinge_estimates)
   divergence = name[len("fgan_"):]
   return Objective(
       name=name,
@@ -430,6 +523,7 @@ def get_objective(
       weight_clip=None,
       gradient_penalty_weight=0.0,
       probability=None,
+      estimates=functools.partial(fgan_estimates, divergence=divergence),
   )
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
+from gan_jax import divergences
 from gan_jax import f_divergences
 from gan_jax import objectives
 
@@ -355,6 +356,102 @@ def test_every_objective_is_finite_at_extreme_outputs(name):
 def test_fgan_heuristic_is_finite_at_extreme_outputs(name):
   loss = objectives.get_objective(name, fgan_generator="heuristic").generator_loss
   assert np.isfinite(jax.jit(loss)(jnp.array([-50.0, 0.0, 50.0])))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Discriminator estimates.
+
+# Every registry objective with the estimates it logs (the `Objective` docstring): a new objective must be placed here.
+LOGISTIC_ESTIMATES = {"v_d", "js_lower_bound", "kl_pg_plugin", "kl_gp_plugin"}
+ESTIMATE_KEYS = {
+    "minimax": LOGISTIC_ESTIMATES,
+    "non_saturating": LOGISTIC_ESTIMATES,
+    "maximum_likelihood": LOGISTIC_ESTIMATES,
+    "wasserstein": {"w1_critic"},
+    "wgan_gp": {"w1_critic"},
+    "least_squares": {"js_lower_bound"},
+    "hinge": {"tv_lower_bound"},
+    **{f"fgan_{d}": {"f_lower_bound"} for d in objectives.FGAN_DIVERGENCES},
+}
+# LSGAN outputs read as probabilities: inside (0, 1), and one ≤ 0 that the log-odds clip to ε.
+LS_REAL = np.array([0.05, 0.5, 0.7, 0.95, 0.999], np.float32)
+LS_FAKE = np.array([-0.5, 0.0, 0.2, 0.6], np.float32)
+
+
+def _np_estimates(name, real, fake):
+  """The estimates computed from their formulas in float64, without `divergences`."""
+  real, fake = real.astype(np.float64), fake.astype(np.float64)
+  if name in objectives.LOGISTIC:
+    v = np.mean(_np_log_sigmoid(real)) + np.mean(_np_log_sigmoid(-fake))
+    return {"v_d": v, "js_lower_bound": np.log(2.0) + 0.5 * v, "kl_pg_plugin": np.mean(real),
+            "kl_gp_plugin": -np.mean(fake)}
+  if name == "least_squares":
+    def log_odds(x):
+      x = np.clip(x, 1e-6, 1.0 - 1e-6)
+      return np.log(x / (1.0 - x))
+    v = np.mean(_np_log_sigmoid(log_odds(real))) + np.mean(_np_log_sigmoid(-log_odds(fake)))
+    return {"js_lower_bound": np.log(2.0) + 0.5 * v}
+  if name == "hinge":
+    return {"tv_lower_bound": 0.5 * (np.mean(np.clip(real, -1, 1)) - np.mean(np.clip(fake, -1, 1)))}
+  if name.startswith("fgan_"):
+    activation, conjugate = NP_FGAN[name[len("fgan_"):]]
+    return {"f_lower_bound": np.mean(activation(real)) - np.mean(conjugate(activation(fake)))}
+  return {"w1_critic": np.mean(real) - np.mean(fake)}
+
+
+def test_every_objective_has_listed_estimates():
+  assert set(ESTIMATE_KEYS) == set(objectives.OBJECTIVES)
+
+
+@pytest.mark.parametrize("name", objectives.OBJECTIVES)
+def test_estimates_have_the_keys_of_their_family(name):
+  variants = [objectives.get_objective(name)]
+  if name in objectives.LOGISTIC:
+    variants.append(objectives.get_objective(name, real_target=0.9))
+  if name.startswith("fgan_"):
+    variants.append(objectives.get_objective(name, fgan_generator="heuristic"))
+  for objective in variants:
+    estimates = objective.estimates(jnp.asarray(REAL), jnp.asarray(FAKE))
+    assert set(estimates) == ESTIMATE_KEYS[name]
+    assert all(v.shape == () for v in estimates.values())
+
+
+@pytest.mark.parametrize("name", objectives.OBJECTIVES)
+def test_estimates_match_numpy(name):
+  real, fake = (LS_REAL, LS_FAKE) if name == "least_squares" else (REAL, FAKE)
+  estimates = jax.jit(objectives.get_objective(name).estimates)(real, fake)
+  expected = _np_estimates(name, real, fake)
+  assert estimates.keys() == expected.keys()
+  for key, value in expected.items():
+    np.testing.assert_allclose(estimates[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+# Each family's estimates as `divergences` computes them when called directly.
+DIRECT = {
+    "logistic": lambda r, f: {"v_d": divergences.value_from_logits(r, f),
+                              "js_lower_bound": divergences.js_lower_bound(r, f),
+                              "kl_pg_plugin": divergences.kl_pg_plugin(r),
+                              "kl_gp_plugin": divergences.kl_gp_plugin(f)},
+    "least_squares": lambda r, f: {"js_lower_bound": divergences.js_lower_bound(
+        divergences.logits_of_probabilities(r), divergences.logits_of_probabilities(f))},
+    "hinge": lambda r, f: {"tv_lower_bound": divergences.tv_lower_bound(r, f)},
+    "wasserstein": lambda r, f: {"w1_critic": jnp.mean(r) - jnp.mean(f)},
+}
+
+
+@pytest.mark.parametrize("name", objectives.OBJECTIVES)
+def test_estimates_are_the_divergences_bounds_bit_for_bit(name):
+  real, fake = (LS_REAL, LS_FAKE) if name == "least_squares" else (REAL, FAKE)
+  real, fake = jnp.asarray(real), jnp.asarray(fake)
+  if name.startswith("fgan_"):
+    expected = {"f_lower_bound": divergences.f_lower_bound(name[len("fgan_"):], real, fake)}
+  else:
+    family = ("logistic" if name in objectives.LOGISTIC else "wasserstein" if name == "wgan_gp" else name)
+    expected = DIRECT[family](real, fake)
+  estimates = objectives.get_objective(name).estimates(real, fake)
+  assert estimates.keys() == expected.keys()
+  for key, value in expected.items():
+    np.testing.assert_array_equal(estimates[key], value, err_msg=key)
 
 
 # ---------------------------------------------------------------------------------------------------------------
