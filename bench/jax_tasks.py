@@ -30,6 +30,7 @@ from gan_jax import toy_task
 from gan_jax import train
 from gan_jax import writers
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CLOCK = timing.CompileClock()
 
 
@@ -338,13 +339,12 @@ def divergence_lab(num_samples: int, reps: int) -> dict[str, Any]:
 
 def _run_entry_point(script: str, args: list[str]) -> tuple[float, dict[str, Any]]:
   """Runs `experiments/SCRIPT ARGS` in this process (as `python experiments/SCRIPT` would): (wall s, compile)."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   sys.argv = [f"experiments/{script}", *args]
   status = 0
   with _CLOCK.measure() as compiled:
     start = time.perf_counter()
     try:
-      runpy.run_path(os.path.join(root, "experiments", script), run_name="__main__")
+      runpy.run_path(os.path.join(ROOT, "experiments", script), run_name="__main__")
     except SystemExit as e:  # absl's app.run always exits.
       status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     wall = time.perf_counter() - start
@@ -355,8 +355,7 @@ def _run_entry_point(script: str, args: list[str]) -> tuple[float, dict[str, Any
 
 def demo(workdir: str, overrides: list[str]) -> dict[str, Any]:
   """Runs `experiments/demo.py --config=configs/demo.py` in this process, recording wall and compile time."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  args = [f"--config={os.path.join(root, 'configs', 'demo.py')}", f"--workdir={workdir}", *overrides]
+  args = [f"--config={os.path.join(ROOT, 'configs', 'demo.py')}", f"--workdir={workdir}", *overrides]
   wall, compiled = _run_entry_point("demo.py", args)
   return {"command": " ".join(["python", "experiments/demo.py", *args]), "wall_s": wall,
           "compile_s": compiled["compile_s"], "compile_share": compiled["compile_s"] / wall,
@@ -382,6 +381,16 @@ def demo_time_split(workdir: str, wall: float) -> dict[str, float]:
   return split
 
 
+def _plan(config: str) -> tuple[Any, Any, list, list]:
+  """(base config, sweep, members, packs) of a sweep config file relative to the repository root, as the sweep
+  plans them before anything trains."""
+  path = os.path.join(ROOT, config)
+  base = config_lib.load_config_file(path)
+  sweep = sweep_lib.load_sweep(path)
+  members = sweep_lib.expand(base, sweep)
+  return base, sweep, members, sweep_lib.plan_packs(members)
+
+
 def sweep_plan(config: str) -> dict[str, Any]:
   """How many training programs `experiments/sweep.py --config=CONFIG` compiles (packing on, its default).
 
@@ -396,13 +405,8 @@ def sweep_plan(config: str) -> dict[str, Any]:
     'config', 'members', 'num_seeds' (per member), 'pack_sizes' (members per pack, in plan order),
     'pack_overrides' (per pack, the overrides all its members share) and 'plan_s'.
   """
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  path = os.path.join(root, config)
   start = time.perf_counter()
-  base = config_lib.load_config_file(path)
-  sweep = sweep_lib.load_sweep(path)
-  members = sweep_lib.expand(base, sweep)
-  packs = sweep_lib.plan_packs(members)
+  base, sweep, members, packs = _plan(config)
   plan_s = time.perf_counter() - start
   # JSON only keeps plain values; an override holding a tuple or a sub-config is shown as its repr.
   plain = lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else repr(v)
@@ -432,9 +436,8 @@ def sweep_wall(config: str, workdir: str, pack: bool) -> dict[str, Any]:
     'wall_s', 'compile_s' (trace + lowering + XLA, jax.monitoring), 'programs' (training programs: packs, or
     members), 'members', and 'phases_s': the engine's phases summed over every run (`timing.json`).
   """
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   wall, compiled = _run_entry_point(
-      "sweep.py", [f"--config={os.path.join(root, config)}", f"--workdir={workdir}", "--pack" if pack else "--nopack"])
+      "sweep.py", [f"--config={os.path.join(ROOT, config)}", f"--workdir={workdir}", "--pack" if pack else "--nopack"])
   planned = sweep_plan(config)
   return {"config": config, "pack": pack, "wall_s": wall, "compile_s": compiled["compile_s"],
           "members": planned["members"], "programs": len(planned["pack_sizes"]) if pack else planned["members"],
@@ -451,10 +454,7 @@ def sweep_arithmetic(config: str) -> dict[str, Any]:
   Returns:
     'train_s' (summed over packs), 'per_program_s', 'replicas' (per program) and 'steps' (per program).
   """
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  path = os.path.join(root, config)
-  base = config_lib.load_config_file(path)
-  packs = sweep_lib.plan_packs(sweep_lib.expand(base, sweep_lib.load_sweep(path)))
+  packs = _plan(config)[3]
   per_program, replicas, steps = [], [], []
   with tempfile.TemporaryDirectory() as scratch:
     for pack in packs:
