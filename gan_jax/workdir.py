@@ -19,10 +19,11 @@ from typing import Any
 from gan_jax import writers
 
 LOCK_FILE = "run.lock"
-# Fields that may change when a run is resumed: they decide how far and how often, not what is trained.
-# `parallel.cpu_devices` only says how the host's CPU is split into devices (the layout keeps its shardings).
+# Fields that may change when a run is resumed: they decide how far and how often, not what is trained; and
+# `parallel`, where its replicas run (devices and layout: the same computation, rounded as another placement rounds
+# it, as on other hardware). A resumed run is bit-identical to an uninterrupted one when these stay the same.
 RESUMABLE_FIELDS = ("num_steps", "eval_every", "plot_every", "checkpoint_every", "keep_checkpoints",
-                    "steps_per_transfer", "data_dir", "probe_every", "probe", "parallel.cpu_devices")
+                    "steps_per_transfer", "data_dir", "probe_every", "probe", "parallel")
 
 
 class WorkdirBusyError(RuntimeError):
@@ -81,7 +82,7 @@ def differing_fields(saved: Mapping[str, Any], config: Any, defaults: Any = None
   """
   new, defaults = (_flat(_as_json(c)) for c in (config, defaults or {}))
   old = _flat(saved)
-  keep = lambda field: field not in RESUMABLE_FIELDS and field.split(".")[0] not in RESUMABLE_FIELDS
+  keep = lambda field: field.split(".")[0] not in RESUMABLE_FIELDS
   added = lambda field: field not in old and field in defaults and new.get(field) == defaults[field]
   return [f"{field}: {old.get(field, '<unset>')!r} -> {new.get(field, '<unset>')!r}"
           for field in sorted(set(old) | set(new))
